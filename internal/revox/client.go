@@ -1,0 +1,211 @@
+// Package revox is a client for the Revox REST API's call resource. It knows
+// HTTP and JSON and nothing of GraphQL.
+package revox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the production API root used by the official SDKs.
+const DefaultBaseURL = "https://www.getrevox.com/api"
+
+// Defaults for the client's options.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxBodyBytes = 16 << 20
+)
+
+// Client calls the Revox API. It is safe for concurrent use.
+type Client struct {
+	base      string // scheme://host/path without a trailing slash
+	apiKey    string
+	http      *http.Client
+	firstPage int
+	maxBody   int64
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient replaces the HTTP client (its Timeout is then the caller's).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithTimeout sets the whole-request timeout of the default HTTP client.
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.http.Timeout = d } }
+
+// WithFirstPage sets the index the upstream gives its first page: the docs
+// say both "starting at 0" and "minimum 1".
+func WithFirstPage(n int) Option { return func(c *Client) { c.firstPage = n } }
+
+// WithMaxBodyBytes bounds how much of a response body is read.
+func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n } }
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// New returns a client for the API at baseURL (DefaultBaseURL when empty)
+// that authenticates with apiKey.
+func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("revox: base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("revox: base URL %q: want http(s)://host[/path]", u.Redacted())
+	}
+	c := &Client{
+		base:      u.String(),
+		apiKey:    apiKey,
+		http:      &http.Client{Timeout: DefaultTimeout},
+		maxBody:   DefaultMaxBodyBytes,
+		userAgent: "revox-graphql-gateway",
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c, nil
+}
+
+// FirstPage returns the upstream index of the first page.
+func (c *Client) FirstPage() int { return c.firstPage }
+
+// ListCallsOptions selects one page of GET /call.
+type ListCallsOptions struct {
+	// Page is 0-based; the client adds the upstream's first-page index.
+	Page int
+	// PageSize is the number of attempts per page (at least 1).
+	PageSize int
+	// Statuses filters on the status of each attempt's call order; empty means all.
+	Statuses []OrderStatus
+}
+
+// ListCalls fetches one page of call attempts. A page shorter than PageSize
+// is the last one: the API returns no total and no next-page token.
+func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAttempt, error) {
+	if opts.Page < 0 || opts.PageSize < 1 {
+		return nil, fmt.Errorf("revox: ListCalls: page %d, page size %d out of range", opts.Page, opts.PageSize)
+	}
+	q := make(url.Values, 3)
+	q.Set("page", strconv.Itoa(opts.Page+c.firstPage))
+	q.Set("page_size", strconv.Itoa(opts.PageSize))
+	for _, s := range opts.Statuses {
+		q.Add("statuses", string(s))
+	}
+	var body listCallsResponse
+	if err := c.get(ctx, "/call", q, &body); err != nil {
+		return nil, err
+	}
+	return body.Calls, nil
+}
+
+// GetCall fetches one call order with all its attempts, newest first.
+func (c *Client) GetCall(ctx context.Context, id string) (*CallOrder, error) {
+	if id == "" {
+		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "empty id"}
+	}
+	var body getCallResponse
+	path := "/call/" + url.PathEscape(id)
+	if err := c.get(ctx, path, nil, &body); err != nil {
+		return nil, err
+	}
+	if body.Call == nil {
+		return nil, &DecodeError{Method: http.MethodGet, Path: path, Err: errors.New(`no "call" object in body`)}
+	}
+	return body.Call, nil
+}
+
+// get performs one GET of path (already escaped) and decodes a 2xx JSON
+// body into out.
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	target := c.base + path
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("revox: GET %s: %w", path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportError(ctx, http.MethodGet, path, err)
+	}
+	defer func() {
+		// Drain a little so the connection can be reused, never the whole body.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+	}()
+	body := io.LimitReader(resp.Body, c.maxBody+1)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return checkResponse(resp, body, path)
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return transportError(ctx, http.MethodGet, path, err)
+	}
+	if int64(len(data)) > c.maxBody {
+		return &DecodeError{Method: http.MethodGet, Path: path, Err: fmt.Errorf("body larger than %d bytes", c.maxBody)}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return &DecodeError{Method: http.MethodGet, Path: path, Err: err}
+	}
+	return nil
+}
+
+// maxErrorBody bounds how much of an error body is read for its message.
+const maxErrorBody = 8 << 10
+
+// checkResponse turns a non-2xx response into an *APIError.
+func checkResponse(resp *http.Response, body io.Reader, path string) error {
+	e := &APIError{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: path}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	data, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+	var shaped struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(data, &shaped) == nil && shaped.Message != "" {
+		e.Message = shaped.Message
+	} else {
+		e.Message = strings.TrimSpace(string(data))
+	}
+	const maxMessage = 200
+	if len(e.Message) > maxMessage {
+		e.Message = e.Message[:maxMessage] + "…"
+	}
+	return e
+}
+
+// transportError classifies a failure that produced no HTTP response.
+func transportError(ctx context.Context, method, path string, err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		// url.Error repeats the URL; keep the cause only.
+		err = uerr.Err
+	}
+	timeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		timeout = true
+	}
+	return &TransportError{Method: method, Path: path, Timeout: timeout, Err: err}
+}

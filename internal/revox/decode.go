@@ -1,0 +1,161 @@
+package revox
+
+import (
+	"bytes"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Time is a timestamp as the upstream sends it. The API types timestamps as
+// "unknown", so every form seen or plausible decodes: RFC 3339 strings with or
+// without fraction and offset (no offset means UTC), epoch numbers in seconds
+// or milliseconds, null, "" and {} (the docs' own example). A value that
+// cannot be read becomes the zero Time (absent) with a logged warning rather
+// than failing the whole page.
+type Time struct {
+	time.Time
+}
+
+// Valid reports whether the upstream sent a readable timestamp.
+func (t Time) Valid() bool { return !t.IsZero() }
+
+// Ptr returns the timestamp in UTC, or nil when absent.
+func (t Time) Ptr() *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// UnmarshalJSON implements json.Unmarshaler and never fails.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	t.Time = time.Time{}
+	parsed, ok := ParseTimestamp(b)
+	if !ok {
+		warnUnreadable("timestamp", b)
+		return nil
+	}
+	t.Time = parsed
+	return nil
+}
+
+// MarshalJSON writes the timestamp as RFC 3339 in UTC, or null when absent.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format(time.RFC3339Nano) + `"`), nil
+}
+
+// epochMillisThreshold separates epoch seconds from epoch milliseconds: 1e11
+// seconds is the year 5138, 1e11 milliseconds is March 1973.
+const epochMillisThreshold = 1e11
+
+// stringLayouts are the textual forms accepted, tried in order. time.RFC3339
+// also parses fractional seconds.
+var stringLayouts = []string{
+	time.RFC3339,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// ParseTimestamp reads one JSON value as a timestamp. It returns the zero time
+// and true for the forms that mean "absent" (null, "", {}), and false when the
+// value is present but unreadable.
+func ParseTimestamp(b []byte) (time.Time, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return time.Time{}, false
+	}
+	switch b[0] {
+	case 'n':
+		return time.Time{}, string(b) == "null"
+	case '{':
+		return time.Time{}, isEmptyObject(b)
+	case '"':
+		s, err := strconv.Unquote(string(b))
+		if err != nil {
+			return time.Time{}, false
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return time.Time{}, true
+		}
+		for _, layout := range stringLayouts {
+			if v, err := time.Parse(layout, s); err == nil {
+				return v.UTC(), true
+			}
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return fromEpoch(f)
+		}
+		return time.Time{}, false
+	default:
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return fromEpoch(f)
+	}
+}
+
+// maxEpochSeconds bounds epoch values to years 0001..9999 so that the result
+// always formats as RFC 3339.
+const maxEpochSeconds = 253402300799
+
+func fromEpoch(f float64) (time.Time, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return time.Time{}, false
+	}
+	if math.Abs(f) >= epochMillisThreshold {
+		f /= 1000
+	}
+	if f < 0 || f > maxEpochSeconds {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), true
+}
+
+func isEmptyObject(b []byte) bool {
+	inner := bytes.TrimSpace(b[1:])
+	return len(inner) == 1 && inner[0] == '}'
+}
+
+// UnmarshalJSON implements json.Unmarshaler and never fails: numbers and
+// numeric strings decode, anything else becomes 0 with a logged warning.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	*n = 0
+	s := string(bytes.TrimSpace(b))
+	if s == "null" {
+		return nil
+	}
+	if len(s) > 1 && s[0] == '"' {
+		if u, err := strconv.Unquote(s); err == nil {
+			s = u
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		warnUnreadable("number", b)
+		return nil
+	}
+	*n = Number(f)
+	return nil
+}
+
+// warnUnreadable logs a value the decoder had to drop, cut to a short prefix
+// so that a hostile payload cannot flood the log.
+func warnUnreadable(kind string, b []byte) {
+	const maxShown = 64
+	shown := string(b)
+	if len(shown) > maxShown {
+		shown = shown[:maxShown] + "…"
+	}
+	slog.Warn("revox: unreadable value decoded as null", "kind", kind, "value", shown)
+}
