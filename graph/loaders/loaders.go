@@ -1,0 +1,128 @@
+// Package loaders holds the per-request dataloaders in front of the Revox
+// client. Within one GraphQL request an upstream request is made at most
+// once per distinct key (aliases, look-aheads and repeated ids share it),
+// distinct ones run concurrently up to a bound, and nothing is cached
+// beyond the request.
+package loaders
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/revox-graphql/gateway/graph/paging"
+	"github.com/revox-graphql/gateway/internal/revox"
+)
+
+// Upstream is what the loaders need of the Revox client.
+type Upstream interface {
+	ListCalls(ctx context.Context, opts revox.ListCallsOptions) ([]revox.CallAttempt, error)
+	GetCall(ctx context.Context, id string) (*revox.CallOrder, error)
+}
+
+// PageKey identifies one upstream page of GET /call.
+type PageKey struct {
+	Index  int    // 0-based page index
+	Size   int    // attempts per page
+	Filter string // paging.Filter.Key
+}
+
+// Loaders are the dataloaders of one GraphQL request.
+type Loaders struct {
+	pages *dataloader.Loader[PageKey, []revox.CallAttempt]
+	calls *dataloader.Loader[string, *revox.CallOrder]
+}
+
+// New makes the loaders of one request. At most concurrency upstream
+// requests of the request run at once.
+func New(up Upstream, concurrency int) *Loaders {
+	sem := make(chan struct{}, max(concurrency, 1))
+	listPage := func(ctx context.Context, k PageKey) ([]revox.CallAttempt, error) {
+		return up.ListCalls(ctx, revox.ListCallsOptions{Page: k.Index, PageSize: k.Size, Statuses: paging.ParseFilterKey(k.Filter)})
+	}
+	// The upstream has no batch endpoint, so batching buys nothing: a batch
+	// of one starts at once (no wait window added to latency) and the
+	// loader's cache does the deduplication.
+	return &Loaders{
+		pages: dataloader.NewBatchedLoader(eachKey(sem, listPage), dataloader.WithBatchCapacity[PageKey, []revox.CallAttempt](1)),
+		calls: dataloader.NewBatchedLoader(eachKey(sem, up.GetCall), dataloader.WithBatchCapacity[string, *revox.CallOrder](1)),
+	}
+}
+
+// eachKey turns a single-key fetch into a batch function that fetches every
+// key concurrently, holding a slot of sem for each upstream request.
+func eachKey[K comparable, V any](sem chan struct{}, fetch func(context.Context, K) (V, error)) dataloader.BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+		results := make([]*dataloader.Result[V], len(keys))
+		one := func(i int) {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = &dataloader.Result[V]{Error: ctx.Err()}
+				return
+			}
+			defer func() { <-sem }()
+			v, err := fetch(ctx, keys[i])
+			results[i] = &dataloader.Result[V]{Data: v, Error: err}
+		}
+		if len(keys) == 1 {
+			// The loader already runs each batch on its own goroutine.
+			one(0)
+			return results
+		}
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() { one(i) })
+		}
+		wg.Wait()
+		return results
+	}
+}
+
+// Page starts loading one upstream page and returns the wait for it; it is
+// a paging.Source once bound to a filter.
+func (l *Loaders) Page(ctx context.Context, k PageKey) func() ([]revox.CallAttempt, error) {
+	return l.pages.Load(ctx, k)
+}
+
+// PageSource binds Page to a filter for the paging package.
+func (l *Loaders) PageSource(f paging.Filter) paging.Source {
+	return func(ctx context.Context, index, size int) func() ([]revox.CallAttempt, error) {
+		return l.Page(ctx, PageKey{Index: index, Size: size, Filter: f.Key})
+	}
+}
+
+// Call loads one call order by id.
+func (l *Loaders) Call(ctx context.Context, id string) (*revox.CallOrder, error) {
+	return l.calls.Load(ctx, id)()
+}
+
+// Calls loads several call orders concurrently, one upstream request per
+// distinct id; errors are per id.
+func (l *Loaders) Calls(ctx context.Context, ids []string) ([]*revox.CallOrder, []error) {
+	return l.calls.LoadMany(ctx, ids)()
+}
+
+type ctxKey struct{}
+
+// Middleware gives every HTTP request its own Loaders.
+func Middleware(up Upstream, concurrency int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := context.WithValue(r.Context(), ctxKey{}, New(up, concurrency))
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// For returns the Loaders of the request in ctx. It panics when the
+// middleware is missing: that is a wiring bug, not a runtime condition.
+func For(ctx context.Context) *Loaders {
+	l, ok := ctx.Value(ctxKey{}).(*Loaders)
+	if !ok {
+		panic("loaders: no Loaders in context; is loaders.Middleware installed?")
+	}
+	return l
+}

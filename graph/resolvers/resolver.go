@@ -1,0 +1,15 @@
+// Package resolvers implements the GraphQL schema. Resolvers are thin: they
+// read arguments, call one collaborator (a loader or the paging package),
+// and return what they got; errors are shaped by the server's presenter.
+package resolvers
+
+import (
+	"github.com/revox-graphql/gateway/graph/paging"
+)
+
+// Resolver is the root resolver: the only place dependencies are injected.
+// Upstream access goes through the per-request loaders (loaders.For).
+type Resolver struct {
+	// Limits bound the sizes of the calls connection.
+	Limits paging.Limits
+}
