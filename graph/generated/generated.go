@@ -715,6 +715,9 @@ type Query {
   ` + "`" + `BAD_USER_INPUT` + "`" + ` error. Without any of them the first 20 attempts are
   returned. Cursors are opaque, stable for the same item and filter, and
   bound to the ` + "`" + `statuses` + "`" + ` filter they were made under.
+
+  Nullable on purpose: when the upstream fails, only this field is null
+  (with a coded error) and the other fields of the response survive.
   """
   calls(
     "Upstream page to return, 0-based. Page mode only."
@@ -731,7 +734,7 @@ type Query {
     last: Int
     "Cursor of the attempt to end before."
     before: String
-  ): CallAttemptConnection!
+  ): CallAttemptConnection
 
   """
   One call order with all its attempts. An unknown id answers null with a
@@ -3154,10 +3157,10 @@ func (ec *executionContext) _Query_calls(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CallAttemptConnection) graphql.Marshaler {
-			return ec.marshalNCallAttemptConnection2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptConnection(ctx, selections, v)
+			return ec.marshalOCallAttemptConnection2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_calls(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5088,7 +5091,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "calls":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_calls(ctx, field)
 				})
@@ -5587,14 +5590,6 @@ func (ec *executionContext) marshalNCallAttempt2ᚖgithubᚗcomᚋrevoxᚑgraphq
 	return ec._CallAttempt(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCallAttemptConnection2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptConnection(ctx context.Context, sel ast.SelectionSet, v *model.CallAttemptConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "CallAttemptConnection!")
-		return graphql.Null
-	}
-	return ec._CallAttemptConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNCallAttemptEdge2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdge(ctx context.Context, sel ast.SelectionSet, v model.CallAttemptEdge) graphql.Marshaler {
 	return ec._CallAttemptEdge(ctx, sel, &v)
 }
@@ -5943,6 +5938,13 @@ func (ec *executionContext) marshalOCallAttempt2ᚖgithubᚗcomᚋrevoxᚑgraphq
 		return graphql.Null
 	}
 	return ec._CallAttempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCallAttemptConnection2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptConnection(ctx context.Context, sel ast.SelectionSet, v *model.CallAttemptConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CallAttemptConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCallResult2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐCallResult(ctx context.Context, v any) (*revox.CallResult, error) {

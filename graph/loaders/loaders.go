@@ -7,7 +7,9 @@ package loaders
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 
 	"github.com/graph-gophers/dataloader/v7"
@@ -57,6 +59,13 @@ func eachKey[K comparable, V any](sem chan struct{}, fetch func(context.Context,
 	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
 		results := make([]*dataloader.Result[V], len(keys))
 		one := func(i int) {
+			defer func() {
+				// A bug below must cost this key an error, not the process;
+				// the presenter logs it as an internal error.
+				if p := recover(); p != nil {
+					results[i] = &dataloader.Result[V]{Error: fmt.Errorf("loaders: panic fetching %v: %v\n%s", keys[i], p, debug.Stack())}
+				}
+			}()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():

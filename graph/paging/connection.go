@@ -159,10 +159,12 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 		conn.PageInfo.EndCursor = &conn.Edges[len(items)-1].Cursor
 	}
 	if want.HasPreviousPage && p.start > 0 {
-		// Items are contiguous from 0: if the window has one, all before it exist.
+		// Items are contiguous from offset 0: if the window has one, all
+		// before it exist; an empty window past the end has items before it
+		// exactly when the list is not empty.
 		conn.PageInfo.HasPreviousPage = len(items) > 0
 		if len(items) == 0 {
-			if conn.PageInfo.HasPreviousPage, err = w.exists(p.start - 1); err != nil {
+			if conn.PageInfo.HasPreviousPage, err = w.exists(0); err != nil {
 				return nil, err
 			}
 		}

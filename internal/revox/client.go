@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultBaseURL is the production API root used by the official SDKs.
@@ -30,6 +32,7 @@ type Client struct {
 	base      string // scheme://host/path without a trailing slash
 	apiKey    string
 	http      *http.Client
+	timeout   *time.Duration // set by WithTimeout, applied once all options ran
 	firstPage int
 	maxBody   int64
 	userAgent string
@@ -38,17 +41,21 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient replaces the HTTP client (its Timeout is then the caller's).
+// WithHTTPClient replaces the HTTP client (its Timeout is then the caller's,
+// unless WithTimeout is given too). A nil client keeps the default.
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
-// WithTimeout sets the whole-request timeout of the default HTTP client.
-func WithTimeout(d time.Duration) Option { return func(c *Client) { c.http.Timeout = d } }
+// WithTimeout sets the whole-request timeout. With WithHTTPClient, in either
+// order, it applies to a copy: the caller's client, possibly shared, is left
+// untouched.
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = &d } }
 
 // WithFirstPage sets the index the upstream gives its first page: the docs
 // say both "starting at 0" and "minimum 1".
 func WithFirstPage(n int) Option { return func(c *Client) { c.firstPage = n } }
 
-// WithMaxBodyBytes bounds how much of a response body is read.
+// WithMaxBodyBytes bounds how much of a response body is read; n <= 0 keeps
+// DefaultMaxBodyBytes.
 func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n } }
 
 // WithUserAgent sets the User-Agent header.
@@ -76,6 +83,17 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	for _, opt := range opts {
 		opt(c)
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: DefaultTimeout}
+	}
+	if c.timeout != nil {
+		h := *c.http
+		h.Timeout = *c.timeout
+		c.http = &h
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
 	}
 	return c, nil
 }
@@ -114,8 +132,10 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 
 // GetCall fetches one call order with all its attempts, newest first.
 func (c *Client) GetCall(ctx context.Context, id string) (*CallOrder, error) {
-	if id == "" {
-		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "empty id"}
+	// "." and ".." survive path escaping and would address another
+	// resource once a proxy cleans the path; no call has such an id.
+	if id == "" || id == "." || id == ".." {
+		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
 	}
 	var body getCallResponse
 	path := "/call/" + url.PathEscape(id)
@@ -153,9 +173,13 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
 	}()
-	body := io.LimitReader(resp.Body, c.maxBody+1)
+	limit := c.maxBody
+	if limit < math.MaxInt64 {
+		limit++ // one byte more tells "too large" from "exactly the limit"
+	}
+	body := io.LimitReader(resp.Body, limit)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return checkResponse(resp, body, path)
+		return checkResponse(resp, body, path, c.apiKey)
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
@@ -173,8 +197,10 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 // maxErrorBody bounds how much of an error body is read for its message.
 const maxErrorBody = 8 << 10
 
-// checkResponse turns a non-2xx response into an *APIError.
-func checkResponse(resp *http.Response, body io.Reader, path string) error {
+// checkResponse turns a non-2xx response into an *APIError. An upstream that
+// echoes the key in its message gets it replaced: the message ends up in logs
+// and GraphQL errors.
+func checkResponse(resp *http.Response, body io.Reader, path, apiKey string) error {
 	e := &APIError{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: path}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -188,9 +214,16 @@ func checkResponse(resp *http.Response, body io.Reader, path string) error {
 	} else {
 		e.Message = strings.TrimSpace(string(data))
 	}
+	if apiKey != "" {
+		e.Message = strings.ReplaceAll(e.Message, apiKey, "[REDACTED]")
+	}
 	const maxMessage = 200
 	if len(e.Message) > maxMessage {
-		e.Message = e.Message[:maxMessage] + "…"
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+			cut--
+		}
+		e.Message = e.Message[:cut] + "…"
 	}
 	return e
 }

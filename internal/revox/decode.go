@@ -88,7 +88,13 @@ func ParseTimestamp(b []byte) (time.Time, bool) {
 		}
 		for _, layout := range stringLayouts {
 			if v, err := time.Parse(layout, s); err == nil {
-				return v.UTC(), true
+				// An offset can push year 0000 or 9999 out of the range
+				// RFC 3339 can write once the instant is in UTC.
+				v = v.UTC()
+				if y := v.Year(); y < 1 || y > 9999 {
+					return time.Time{}, false
+				}
+				return v, true
 			}
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {

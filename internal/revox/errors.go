@@ -3,6 +3,7 @@ package revox
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -98,6 +99,11 @@ func (e *TransportError) Error() string {
 // errors.Is(err, context.Canceled) still works.
 func (e *TransportError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
+// maxRetryAfter is the longest wait a Retry-After header can ask for: the
+// largest whole number of seconds a time.Duration holds, so that a huge
+// delay-seconds saturates instead of overflowing into a negative wait.
+const maxRetryAfter = math.MaxInt64 / time.Second * time.Second
+
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -107,6 +113,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if secs, err := strconv.Atoi(v); err == nil {
 		if secs < 0 {
 			return 0
+		}
+		if secs > int(maxRetryAfter/time.Second) {
+			return maxRetryAfter
 		}
 		return time.Duration(secs) * time.Second
 	}

@@ -1,0 +1,829 @@
+package sandbox
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/revox-graphql/gateway/internal/revox"
+)
+
+// baseTime is the dataset's "now". It is fixed, never time.Now(), so that the
+// same seed gives the same bytes on every run and machine.
+var baseTime = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+
+// defaultSeed is the dataset used when Options.Seed is 0.
+const defaultSeed uint64 = 0x5eed_2026_1101
+
+// pcgStream is the second PCG word; it is constant so that the seed alone
+// selects the dataset.
+const pcgStream uint64 = 0x7265766f78 // "revox"
+
+// order is a generated call order with its response body ready to send.
+type order struct {
+	id       string
+	status   revox.OrderStatus
+	created  time.Time
+	attempts []*attempt // newest first
+	body     []byte     // {"call": ...}
+	// length is the Content-Length header value, built once because it
+	// would be the only allocation of serving an order.
+	length []string
+}
+
+// attempt is a generated call attempt, encoded once and shared by the list
+// and by its order.
+type attempt struct {
+	id      string
+	started time.Time // the instant clients decode from started_at
+	bit     uint8     // statusBit of the parent order
+	json    []byte
+}
+
+// attemptKind is what happened on one dial.
+type attemptKind uint8
+
+const (
+	kindHuman        attemptKind = iota // a person answered and talked to the agent
+	kindVoicemail                       // voicemail answered, the agent left a message
+	kindIVR                             // a phone menu answered, the agent could not navigate it
+	kindScreening                       // iOS call screening answered, the callee declined
+	kindRangOut                         // rang until timeout; the platform marks the result unknown
+	kindNoAnswer                        // SIP no-answer, no result
+	kindBusy                            // SIP busy
+	kindUnavailable                     // SIP temporarily unavailable
+	kindTooManyCalls                    // our side's concurrency limit refused the dial
+	kindHardError                       // a dial error that ends the order
+	kindQueued                          // waiting for a free line
+	kindRinging                         // dialling right now
+	kindOngoing                         // a person is talking to the agent right now
+
+	// Values the documentation does not list, because the real API adds enum
+	// members without notice. Each is given to exactly one attempt, the first
+	// that fits, so any dataset of a few dozen orders holds all three.
+	kindFax          // result "fax"
+	kindCongestion   // dial_error "circuit_congestion"
+	kindTransferring // status "transferring"
+)
+
+// choice is one weighted value of a picker.
+type choice[T any] struct {
+	v T
+	w int
+}
+
+// picker draws weighted values, but returns each value once, in declaration
+// order, before drawing at random. That guarantees every enum value appears
+// as soon as a category has been drawn as many times as it has values,
+// whatever the seed, without distorting the distribution afterwards.
+type picker[T any] struct {
+	choices []choice[T]
+	total   int
+	next    int
+}
+
+func newPicker[T any](choices ...choice[T]) *picker[T] {
+	p := &picker[T]{choices: choices}
+	for _, c := range choices {
+		p.total += c.w
+	}
+	return p
+}
+
+func (p *picker[T]) pick(r *rand.Rand) T {
+	if p.next < len(p.choices) {
+		p.next++
+		return p.choices[p.next-1].v
+	}
+	n := r.IntN(p.total)
+	for _, c := range p.choices {
+		if n < c.w {
+			return c.v
+		}
+		n -= c.w
+	}
+	panic("sandbox: picker weights")
+}
+
+// generator holds the random source and the pickers of one dataset. Every
+// draw goes through g.rng in program order, so the output depends on the
+// seed only.
+type generator struct {
+	rng        *rand.Rand
+	ids        map[string]bool
+	businesses []*business
+
+	statuses   *picker[revox.OrderStatus]
+	countries  *picker[*country]
+	retries    *picker[attemptKind]
+	hardErrors *picker[string]
+	live       *picker[attemptKind] // the newest attempt of a calling order
+	humanEnds  *picker[humanEnd]
+	llms       *picker[llmModelJSON]
+	stampForms *picker[stampForm]
+	unsetForms *picker[unsetForm]
+	extras     *picker[bool] // unknown fields on an answered attempt
+	omitKey    *picker[bool] // leave "transcript" out of an unanswered attempt
+	stringArgs *picker[bool] // tool_arguments as a JSON-encoded string
+	toolErrors *picker[bool] // a tool call fails and is retried
+	floatCount *picker[bool] // calls_count as 2.0
+
+	faxDone, congestionDone, transferringDone bool
+}
+
+func newGenerator(seed uint64) *generator {
+	g := &generator{
+		rng:        rand.New(rand.NewPCG(seed, pcgStream)),
+		ids:        make(map[string]bool),
+		businesses: newBusinesses(),
+		statuses: newPicker(
+			choice[revox.OrderStatus]{revox.OrderCompleted, 44},
+			choice[revox.OrderStatus]{revox.OrderCalling, 7},
+			choice[revox.OrderStatus]{revox.OrderScheduled, 9},
+			choice[revox.OrderStatus]{revox.OrderQueuedForCalling, 6},
+			choice[revox.OrderStatus]{revox.OrderCancelled, 9},
+			choice[revox.OrderStatus]{revox.OrderErrored, 7},
+			choice[revox.OrderStatus]{revox.OrderInitializing, 2},
+			choice[revox.OrderStatus]{revox.OrderPostProcessing, 5},
+			choice[revox.OrderStatus]{revox.OrderNotLaunched, 2},
+			choice[revox.OrderStatus]{revox.OrderPaused, 5},
+		),
+		countries: newPicker(
+			choice[*country]{countryUS, 30},
+			choice[*country]{countryFR, 20},
+			choice[*country]{countryGB, 15},
+			choice[*country]{countryDE, 10},
+			choice[*country]{countryCA, 7},
+			choice[*country]{countryES, 7},
+			choice[*country]{countryAU, 6},
+			choice[*country]{countryBR, 5},
+		),
+		retries: newPicker(
+			choice[attemptKind]{kindVoicemail, 30},
+			choice[attemptKind]{kindNoAnswer, 22},
+			choice[attemptKind]{kindBusy, 12},
+			choice[attemptKind]{kindRangOut, 7},
+			choice[attemptKind]{kindUnavailable, 8},
+			choice[attemptKind]{kindTooManyCalls, 4},
+			choice[attemptKind]{kindIVR, 9},
+			choice[attemptKind]{kindScreening, 8},
+		),
+		hardErrors: newPicker(
+			choice[string]{string(revox.DialNumberNonAttributed), 4},
+			choice[string]{string(revox.DialNoInternationalPermit), 2},
+			choice[string]{string(revox.DialPreconditionFailed), 2},
+			choice[string]{string(revox.DialNonClassifiedError), 3},
+		),
+		live: newPicker(
+			choice[attemptKind]{kindRinging, 45},
+			choice[attemptKind]{kindOngoing, 55},
+		),
+		humanEnds: newPicker(
+			choice[humanEnd]{endToolEndCall, 55},
+			choice[humanEnd]{endTransfer, 8},
+			choice[humanEnd]{endUser, 31},
+			choice[humanEnd]{endSystem, 6},
+		),
+		llms: newPicker(
+			choice[llmModelJSON]{llmModelJSON{Type: "dedicated-instance", Name: "gpt-4.1"}, 45},
+			choice[llmModelJSON]{llmModelJSON{Type: "openrouter", OpenrouterModelID: "anthropic/claude-sonnet-4.5", OpenrouterProvider: "anthropic"}, 15},
+			choice[llmModelJSON]{llmModelJSON{Type: "realtime", Provider: "openai", RealtimeModelID: "gpt-realtime", RealtimeVoiceID: "marin"}, 15},
+			choice[llmModelJSON]{llmModelJSON{Type: "openrouter", OpenrouterModelID: "google/gemini-2.5-flash", OpenrouterProvider: "google-vertex"}, 10},
+			choice[llmModelJSON]{llmModelJSON{Type: "dedicated-instance", Name: "ministral-3-8b-instruct"}, 8},
+			choice[llmModelJSON]{llmModelJSON{Type: "realtime", Provider: "google", RealtimeModelID: "gemini-live-2.5-flash"}, 7},
+		),
+		stampForms: newPicker(
+			choice[stampForm]{formRFC3339Millis, 70},
+			choice[stampForm]{formOffset, 10},
+			choice[stampForm]{formEpochMillis, 12},
+			choice[stampForm]{formEpochSeconds, 8},
+		),
+		unsetForms: newPicker(
+			choice[unsetForm]{unsetNull, 92},
+			choice[unsetForm]{unsetEmptyObject, 8},
+		),
+		extras:     newPicker(choice[bool]{true, 1}, choice[bool]{false, 9}),
+		omitKey:    newPicker(choice[bool]{true, 3}, choice[bool]{false, 7}),
+		stringArgs: newPicker(choice[bool]{true, 1}, choice[bool]{false, 3}),
+		toolErrors: newPicker(choice[bool]{true, 1}, choice[bool]{false, 6}),
+		floatCount: newPicker(choice[bool]{true, 1}, choice[bool]{false, 3}),
+	}
+	for _, b := range g.businesses {
+		b.id = g.uuid()
+	}
+	return g
+}
+
+// generate builds n orders and returns them newest first, each with its
+// attempts encoded, plus every attempt in list order (newest start first).
+func generate(seed uint64, n int) ([]*order, []*attempt) {
+	g := newGenerator(seed)
+	orders := make([]*order, n)
+	for i := range orders {
+		orders[i] = g.order()
+	}
+	slices.SortStableFunc(orders, func(a, b *order) int {
+		if c := b.created.Compare(a.created); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	var all []*attempt
+	for _, o := range orders {
+		all = append(all, o.attempts...)
+	}
+	slices.SortStableFunc(all, func(a, b *attempt) int {
+		if c := b.started.Compare(a.started); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return orders, all
+}
+
+// uuid returns a fresh version-4 UUID drawn from the dataset's random source;
+// the real API's ids are opaque strings, and UUIDs are the common choice.
+func (g *generator) uuid() string {
+	for {
+		hi, lo := g.rng.Uint64(), g.rng.Uint64()
+		hi = hi&^0xf000 | 0x4000
+		lo = lo&^(0xc<<60) | 0x8<<60
+		id := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+		if !g.ids[id] {
+			g.ids[id] = true
+			return id
+		}
+	}
+}
+
+// between returns a random duration in [lo, hi] with millisecond resolution,
+// the precision of the RFC 3339 form the sandbox emits.
+func (g *generator) between(lo, hi time.Duration) time.Duration {
+	span := int64((hi - lo) / time.Millisecond)
+	return lo + time.Duration(g.rng.Int64N(span+1))*time.Millisecond
+}
+
+// stamp encodes a set timestamp in a randomly chosen form and returns the
+// instant a client will read back.
+func (g *generator) stamp(t time.Time) (time.Time, json.RawMessage) {
+	return encodeStamp(t, g.stampForms.pick(g.rng))
+}
+
+func (g *generator) unset() json.RawMessage { return encodeUnset(g.unsetForms.pick(g.rng)) }
+
+// orderCtx is what every attempt of one order shares.
+type orderCtx struct {
+	first, last string
+	phone       string // the callee (or, inbound, the caller)
+	trunk       string // the business number
+	biz         *business
+	reference   string // the business's own reference for the customer or parcel
+	inbound     bool   // the callee rang the business back
+}
+
+// order generates one call order: its status first, then the attempts that
+// status implies, then a timeline that ends at or before baseTime.
+func (g *generator) order() *order {
+	r := g.rng
+	status := g.statuses.pick(r)
+	c := g.countries.pick(r)
+	biz := g.businesses[r.IntN(len(g.businesses))]
+	o := &orderCtx{
+		first: c.firstNames[r.IntN(len(c.firstNames))],
+		last:  c.lastNames[r.IntN(len(c.lastNames))],
+		phone: c.mobile(r),
+		trunk: c.trunks[r.IntN(len(c.trunks))],
+		biz:   biz,
+	}
+	switch biz.scenario {
+	case scenarioDelivery:
+		o.reference = fmt.Sprintf("%s-%06d", c.code, r.IntN(1_000_000))
+	default:
+		o.reference = fmt.Sprintf("C%05d", r.IntN(100_000))
+	}
+	inbound := (status == revox.OrderCompleted || status == revox.OrderCalling || status == revox.OrderPostProcessing) && r.IntN(100) < 15
+	o.inbound = inbound
+	retry, maxAttempts := g.retryConfig(c)
+	kinds := g.plan(status, inbound, maxAttempts)
+
+	w := orderJSON{
+		ID:                   g.uuid(),
+		Direction:            string(revox.DirectionOutbound),
+		Status:               string(status),
+		FromPhoneNumber:      o.trunk,
+		ToPhoneNumber:        o.phone,
+		IsCompleted:          status == revox.OrderCompleted,
+		IsCancelled:          status == revox.OrderCancelled,
+		FirstSentenceDelayMs: 400,
+		CallRetryConfig:      retry,
+		LlmModel:             g.llms.pick(r),
+		Metadata:             g.metadata(o, c),
+	}
+	if inbound {
+		w.Direction = string(revox.DirectionInbound)
+		w.FromPhoneNumber, w.ToPhoneNumber = o.phone, o.trunk
+	}
+	if r.IntN(10) > 0 {
+		w.Assistant = &assistantJSON{ID: biz.id, Name: biz.assistant, BackgroundSound: biz.sound}
+	}
+
+	// Timeline: the newest attempt's start depends on the status, earlier
+	// attempts go back by a retry delay of hours to a day or so.
+	// Outbound calls that are not live are kept within office hours on
+	// weekdays, as calling windows would.
+	starts := make([]time.Time, len(kinds))
+	if len(kinds) > 0 {
+		office := !inbound && liveSince(status) == 0
+		last := len(kinds) - 1
+		starts[last] = baseTime.Add(-g.lastStartAgo(status, kinds[last]))
+		for i := last; i >= 0; i-- {
+			if i < last {
+				starts[i] = starts[i+1].Add(-g.between(2*time.Hour, 30*time.Hour))
+			}
+			if office {
+				starts[i] = g.officeHours(starts[i], c.utcOffset)
+			}
+		}
+	}
+
+	var created time.Time
+	var scheduled, next json.RawMessage
+	switch {
+	case len(kinds) == 0:
+		created, scheduled, next = g.pendingTimes(status)
+	// Gaps of at least a second keep created_at and scheduled_at before the
+	// first start even when a form drops the start's milliseconds.
+	case inbound:
+		created = starts[0].Add(-g.between(time.Second, 3*time.Second))
+	case r.IntN(100) < 30:
+		at := starts[0].Add(-g.between(time.Second, 45*time.Second))
+		created = at.Add(-g.between(20*time.Minute, 72*time.Hour))
+		_, scheduled = g.stamp(at)
+	default:
+		created = starts[0].Add(-g.between(time.Second, 90*time.Second))
+	}
+	if next == nil {
+		switch status {
+		case revox.OrderScheduled:
+			_, next = g.stamp(baseTime.Add(g.between(20*time.Minute, 48*time.Hour)))
+		case revox.OrderQueuedForCalling:
+			_, next = g.stamp(baseTime.Add(g.between(2*time.Second, 3*time.Minute)))
+		default:
+			next = g.unset()
+		}
+	}
+	if scheduled == nil {
+		scheduled = g.unset()
+	}
+	created, w.CreatedAt = g.stamp(created)
+	w.NextCallAt, w.ScheduledAt = next, scheduled
+
+	// Attempts are generated oldest first, like the calls they stand for,
+	// and sent newest first.
+	bit := statusBit(status)
+	attempts := make([]*attempt, len(kinds))
+	var outcome string
+	for i, k := range kinds {
+		a, oc := g.attempt(o, k, starts[i], status)
+		a.bit = bit
+		attempts[len(kinds)-1-i] = a
+		if oc != "" {
+			outcome = oc
+		}
+	}
+	w.Outcome = g.outcome(status, outcome)
+	count := strconv.Itoa(len(attempts))
+	if g.floatCount.pick(r) {
+		count += ".0"
+	}
+	w.CallsCount = json.RawMessage(count)
+	w.LastCallAttempt = json.RawMessage("null")
+	list := []byte("[")
+	for i, a := range attempts {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, a.json...)
+	}
+	w.CallAttempts = append(list, ']')
+	if len(attempts) > 0 {
+		w.LastCallAttempt = attempts[0].json
+	}
+	body := marshal(struct {
+		Call orderJSON `json:"call"`
+	}{w})
+	return &order{id: w.ID, status: status, created: created, attempts: attempts, body: body, length: []string{strconv.Itoa(len(body))}}
+}
+
+// plan returns the kinds of an order's attempts, oldest first, consistent
+// with its status: finished orders end on an answered call or a final error,
+// live ones on a queued, ringing or ongoing attempt, pending ones on a failed
+// attempt awaiting its retry. Orders that never dialled have none.
+func (g *generator) plan(status revox.OrderStatus, inbound bool, maxAttempts int) []attemptKind {
+	r := g.rng
+	retries := func(n int) []attemptKind {
+		ks := make([]attemptKind, n, n+1)
+		for i := range ks {
+			ks[i] = g.retries.pick(r)
+		}
+		return ks
+	}
+	// count is 1, 2 or 3 attempts in a 50/32/18 mix, within the retry limit.
+	count := func() int {
+		n := 1
+		switch x := r.IntN(100); {
+		case x >= 82:
+			n = 3
+		case x >= 50:
+			n = 2
+		}
+		return min(n, maxAttempts)
+	}
+	switch status {
+	case revox.OrderCompleted:
+		if inbound {
+			return []attemptKind{kindHuman}
+		}
+		var ks []attemptKind
+		if maxAttempts <= 3 && r.IntN(100) < 20 {
+			ks = retries(maxAttempts) // retries exhausted without reaching anyone
+		} else {
+			ks = append(retries(count()-1), kindHuman)
+		}
+		if !g.faxDone && len(ks) >= 2 {
+			g.faxDone = true
+			ks[0] = kindFax
+		}
+		return ks
+	case revox.OrderCalling:
+		if inbound {
+			return []attemptKind{kindOngoing}
+		}
+		live := g.live.pick(r)
+		if !g.transferringDone && live == kindOngoing {
+			g.transferringDone = true
+			live = kindTransferring
+		}
+		return append(retries(count()-1), live)
+	case revox.OrderPostProcessing:
+		if inbound {
+			return []attemptKind{kindHuman}
+		}
+		return append(retries(count()-1), kindHuman)
+	case revox.OrderQueuedForCalling:
+		return append(retries(r.IntN(min(3, maxAttempts))), kindQueued)
+	case revox.OrderInitializing:
+		if r.IntN(100) < 40 {
+			return nil
+		}
+		return []attemptKind{kindQueued}
+	case revox.OrderScheduled:
+		if r.IntN(100) < 10 {
+			return nil
+		}
+		ks := retries(1 + r.IntN(max(1, min(2, maxAttempts-1))))
+		if !g.congestionDone {
+			g.congestionDone = true
+			ks[len(ks)-1] = kindCongestion
+		}
+		return ks
+	case revox.OrderPaused, revox.OrderCancelled:
+		return retries(1 + r.IntN(2))
+	case revox.OrderErrored:
+		n := 0
+		if r.IntN(4) == 0 && maxAttempts > 1 {
+			n = 1
+		}
+		return append(retries(n), kindHardError)
+	default: // not_launched: never dialled
+		return nil
+	}
+}
+
+// liveSince is the latest an order in this status dialled, as a duration
+// before baseTime, or 0 for statuses whose attempts can be anywhere in the
+// past: live orders must keep their attempts near "now".
+func liveSince(status revox.OrderStatus) time.Duration {
+	switch status {
+	case revox.OrderCalling, revox.OrderPostProcessing, revox.OrderQueuedForCalling, revox.OrderInitializing:
+		return 10 * time.Minute
+	}
+	return 0
+}
+
+// officeHours moves t earlier, when needed, to a weekday between 09:00 and
+// 19:00 at the given UTC offset. It only ever moves back in time, so an
+// attempt that started before baseTime still does.
+func (g *generator) officeHours(t time.Time, utcOffset int) time.Time {
+	loc := time.FixedZone("", utcOffset*3600)
+	l := t.In(loc)
+	weekend := l.Weekday() == time.Saturday || l.Weekday() == time.Sunday
+	if h := l.Hour(); h >= 9 && h < 19 && !weekend {
+		return t
+	}
+	day := l
+	if l.Hour() < 9 {
+		day = day.AddDate(0, 0, -1)
+	}
+	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
+		day = day.AddDate(0, 0, -1)
+	}
+	opening := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc)
+	return opening.Add(g.between(0, 10*time.Hour-time.Millisecond)).UTC()
+}
+
+// lastStartAgo is how long before baseTime the newest attempt started.
+func (g *generator) lastStartAgo(status revox.OrderStatus, k attemptKind) time.Duration {
+	switch status {
+	case revox.OrderCalling:
+		if k == kindRinging {
+			return g.between(3*time.Second, 35*time.Second)
+		}
+		return g.between(45*time.Second, 7*time.Minute)
+	case revox.OrderPostProcessing:
+		// The longest dialogue lasts under four minutes, so it has ended.
+		return g.between(5*time.Minute, 9*time.Minute)
+	case revox.OrderQueuedForCalling:
+		return g.between(2*time.Second, 3*time.Minute)
+	case revox.OrderInitializing:
+		return g.between(time.Second, 50*time.Second)
+	case revox.OrderScheduled:
+		return g.between(40*time.Minute, 48*time.Hour)
+	case revox.OrderPaused:
+		return g.between(3*time.Hour, 9*24*time.Hour)
+	default:
+		return g.between(25*time.Minute, 58*24*time.Hour)
+	}
+}
+
+// pendingTimes returns created_at, scheduled_at and next_call_at of an order
+// that has not dialled yet.
+func (g *generator) pendingTimes(status revox.OrderStatus) (time.Time, json.RawMessage, json.RawMessage) {
+	switch status {
+	case revox.OrderScheduled:
+		_, at := g.stamp(baseTime.Add(g.between(time.Hour, 72*time.Hour)))
+		return baseTime.Add(-g.between(time.Hour, 6*24*time.Hour)), at, at
+	case revox.OrderInitializing:
+		return baseTime.Add(-g.between(time.Second, 40*time.Second)), g.unset(), g.unset()
+	default: // not_launched
+		created := baseTime.Add(-g.between(24*time.Hour, 45*24*time.Hour))
+		if g.rng.IntN(2) == 0 {
+			return created, g.unset(), g.unset()
+		}
+		_, at := g.stamp(created.Add(g.between(time.Hour, 48*time.Hour)))
+		return created, at, g.unset()
+	}
+}
+
+// outcome is null while an order is still in flight, "none" when it ended
+// without anyone reached, else what the last conversation led to.
+func (g *generator) outcome(status revox.OrderStatus, fromCall string) *string {
+	switch status {
+	case revox.OrderCompleted, revox.OrderCancelled, revox.OrderErrored:
+		if fromCall == "" {
+			return ptr("none")
+		}
+		return ptr(fromCall)
+	default:
+		// In flight, or post_processing, whose job is to compute it.
+		return nil
+	}
+}
+
+// retryConfig returns the order's call_retry_config and the number of
+// attempts it allows (3, the documented default, when the config is null).
+func (g *generator) retryConfig(c *country) (*retryConfigJSON, int) {
+	r := g.rng
+	if r.IntN(100) < 12 {
+		return nil, 3
+	}
+	rc := &retryConfigJSON{MaxRetryAttempts: 3}
+	switch x := r.IntN(100); {
+	case x < 15:
+		rc.MaxRetryAttempts = 2
+	case x >= 88:
+		rc.MaxRetryAttempts = 5
+	}
+	switch x := r.IntN(100); {
+	case x < 68:
+		rc.CallingWindows = []callingWindowJSON{{StartTime: "10:00", EndTime: "18:00", RetryDelaySeconds: 7200}}
+	case x < 85:
+		// The "H:mma" form the documentation also allows.
+		rc.CallingWindows = []callingWindowJSON{
+			{StartTime: "9:00am", EndTime: "12:00pm", RetryDelaySeconds: 3600},
+			{StartTime: "2:00pm", EndTime: "6:30pm", RetryDelaySeconds: 5400},
+		}
+	}
+	if r.IntN(100) < 60 {
+		rc.Timezone = ptr(c.timezones[r.IntN(len(c.timezones))])
+	}
+	if r.IntN(100) < 40 {
+		rc.AllowedDays = []string{"monday", "tuesday", "wednesday", "thursday", "friday"}
+	}
+	if r.IntN(100) < 30 {
+		rc.CallTwiceInARow = ptr(r.IntN(4) == 0)
+	}
+	return rc, rc.MaxRetryAttempts
+}
+
+func (g *generator) metadata(o *orderCtx, c *country) map[string]string {
+	r := g.rng
+	if r.IntN(100) < 20 {
+		return nil
+	}
+	m := map[string]string{
+		"customer_name": o.first + " " + o.last,
+		"country":       c.code,
+	}
+	switch o.biz.scenario {
+	case scenarioDelivery:
+		m["order_number"] = o.reference
+	default:
+		m["crm_id"] = o.reference
+	}
+	if r.IntN(2) == 0 {
+		m["campaign"] = oneOf(r, "autumn-recall-2026", "q4-retention", "november-followups", "onboarding")
+	}
+	return m
+}
+
+// attempt generates and encodes one attempt of kind k started at start. It
+// returns the order outcome the attempt's conversation led to, if any.
+func (g *generator) attempt(o *orderCtx, k attemptKind, start time.Time, status revox.OrderStatus) (*attempt, string) {
+	r := g.rng
+	w := attemptJSON{
+		ID:               g.uuid(),
+		PhoneNumber:      o.phone,
+		Status:           string(revox.AttemptCompleted),
+		AnsweredAt:       g.unset(),
+		EndedAt:          g.unset(),
+		StructuredOutput: json.RawMessage("null"),
+	}
+	started, raw := g.stamp(start)
+	w.StartedAt = raw
+	// answer and end set answered_at and ended_at d after the previous
+	// instant clients see, so that started < answered < ended holds after
+	// forms that drop the milliseconds.
+	last := started
+	answer := func(d time.Duration) {
+		last, w.AnsweredAt = g.stamp(last.Add(d))
+	}
+	end := func(d time.Duration) {
+		last, w.EndedAt = g.stamp(last.Add(d))
+	}
+	recording := func() {
+		w.RecordingURL = ptr("https://recordings.revox-sandbox.invalid/" + w.ID + ".mp3")
+	}
+	transcript := func(turns []turnJSON) { w.Transcript = marshal(turns) }
+	unanswered := func(dialError string) {
+		w.DialError = ptr(dialError)
+		if !g.omitKey.pick(r) {
+			w.Transcript = json.RawMessage("null")
+		}
+	}
+	var outcome string
+
+	switch k {
+	case kindHuman:
+		ending := g.humanEnds.pick(r)
+		c := g.converse(o, start, ending)
+		w.Result = ptr(string(revox.ResultHuman))
+		answer(g.between(4*time.Second, 25*time.Second))
+		talk := time.Duration(0)
+		for range c.turns {
+			talk += g.between(5*time.Second, 14*time.Second)
+		}
+		end(talk)
+		recording()
+		transcript(c.turns)
+		if c.structured != nil && status != revox.OrderPostProcessing {
+			w.StructuredOutput = marshal(c.structured)
+		}
+		w.EndedBy, w.EndReason = ptr(c.endedBy), c.endReason
+		outcome = c.outcome
+		if g.extras.pick(r) {
+			w.HandledByAI, w.HandledByHuman = ptr(true), ptr(false)
+			w.AssistantsUsed = []string{"node_greeting", "node_" + [...]string{"booking", "delivery", "survey"}[o.biz.scenario], "node_goodbye"}
+		}
+	case kindVoicemail:
+		w.Result = ptr(string(revox.ResultVoicemail))
+		answer(g.between(15*time.Second, 30*time.Second))
+		end(g.between(20*time.Second, 45*time.Second))
+		recording()
+		transcript(o.voicemailTurns())
+		w.EndedBy, w.EndReason = ptr(string(revox.EndedByAgent)), ptr("voicemail")
+	case kindIVR:
+		w.Result = ptr(string(revox.ResultIVR))
+		answer(g.between(2*time.Second, 8*time.Second))
+		end(g.between(10*time.Second, 40*time.Second))
+		recording()
+		transcript(o.ivrTurns())
+		w.EndedBy, w.EndReason = ptr(string(revox.EndedByAgent)), ptr("ivr_no_navigate")
+	case kindScreening:
+		w.Result = ptr(string(revox.ResultIOSScreeningFilter))
+		answer(g.between(2*time.Second, 6*time.Second))
+		end(g.between(8*time.Second, 20*time.Second))
+		recording()
+		transcript(o.screeningTurns())
+		w.EndedBy = ptr(string(revox.EndedByUser))
+	case kindRangOut:
+		w.Result = ptr(string(revox.ResultUnknown))
+		end(g.between(30*time.Second, 60*time.Second))
+		unanswered(string(revox.DialNoAnswer))
+	case kindNoAnswer:
+		end(g.between(30*time.Second, 60*time.Second))
+		unanswered(string(revox.DialNoAnswer))
+	case kindBusy:
+		end(g.between(2*time.Second, 6*time.Second))
+		unanswered(string(revox.DialBusy))
+	case kindUnavailable:
+		w.Status = string(revox.AttemptError)
+		end(g.between(2*time.Second, 8*time.Second))
+		unanswered(string(revox.DialTemporarilyUnavailable))
+	case kindTooManyCalls:
+		w.Status = string(revox.AttemptError)
+		end(g.between(2*time.Second, 3*time.Second))
+		unanswered(string(revox.DialTooManyCalls))
+	case kindHardError:
+		w.Status = string(revox.AttemptError)
+		end(g.between(2*time.Second, 4*time.Second))
+		unanswered(g.hardErrors.pick(r))
+	case kindCongestion:
+		w.Status = string(revox.AttemptError)
+		end(g.between(2*time.Second, 4*time.Second))
+		unanswered("circuit_congestion")
+	case kindFax:
+		w.Result = ptr("fax")
+		answer(g.between(3*time.Second, 8*time.Second))
+		end(g.between(5*time.Second, 15*time.Second))
+		w.Transcript = json.RawMessage("null")
+		w.EndedBy = ptr(string(revox.EndedBySystem))
+	case kindQueued:
+		w.Status = string(revox.AttemptQueued)
+		w.Transcript = json.RawMessage("null")
+	case kindRinging:
+		w.Status = string(revox.AttemptRinging)
+	case kindOngoing:
+		w.Status = string(revox.AttemptOngoing)
+		w.Result = ptr(string(revox.ResultHuman))
+		answer(g.between(4*time.Second, 25*time.Second))
+		transcript(g.partial(o, start))
+	case kindTransferring:
+		w.Status = "transferring"
+		w.Result = ptr(string(revox.ResultHuman))
+		answer(g.between(4*time.Second, 25*time.Second))
+		transcript(g.transferring(o, start))
+	}
+	return &attempt{id: w.ID, started: started, json: marshal(w)}, outcome
+}
+
+// pageView is a list of encoded attempts joined by commas, so that any page
+// is one contiguous slice of data and serving it copies nothing.
+type pageView struct {
+	data []byte
+	// bounds[i] is the offset of item i; bounds[n] is len(data)+1, as if a
+	// comma followed the last item.
+	bounds []int
+}
+
+// buildView joins the attempts that match mask (0 matches all), keeping
+// their order.
+func buildView(all []*attempt, mask uint8) *pageView {
+	var buf bytes.Buffer
+	bounds := make([]int, 0, len(all)+1)
+	for _, a := range all {
+		if mask != 0 && a.bit&mask == 0 {
+			continue
+		}
+		bounds = append(bounds, buf.Len())
+		buf.Write(a.json)
+		buf.WriteByte(',')
+	}
+	bounds = append(bounds, buf.Len())
+	data := buf.Bytes()
+	if len(data) > 0 {
+		data = data[:len(data)-1]
+	}
+	return &pageView{data: data, bounds: bounds}
+}
+
+// page returns items [idx*size, idx*size+size) joined by commas, or nil past
+// the end. idx is compared before multiplying so that a huge page number
+// cannot overflow.
+func (v *pageView) page(idx, size int) []byte {
+	n := len(v.bounds) - 1
+	if idx < 0 || size < 1 || idx > n/size {
+		return nil
+	}
+	start := idx * size
+	if start >= n {
+		return nil
+	}
+	end := min(start+size, n)
+	return v.data[v.bounds[start] : v.bounds[end]-1]
+}
