@@ -14,8 +14,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/sony/gobreaker/v2"
 )
 
 // DefaultBaseURL is the production API root used by the official SDKs.
@@ -23,7 +27,9 @@ const DefaultBaseURL = "https://www.getrevox.com/api"
 
 // Defaults for the client's options.
 const (
-	DefaultTimeout      = 30 * time.Second
+	// DefaultTimeout bounds one attempt (headers and body); retries get
+	// their own, all within the caller's deadline.
+	DefaultTimeout      = 10 * time.Second
 	DefaultMaxBodyBytes = 16 << 20
 )
 
@@ -36,6 +42,21 @@ type Client struct {
 	firstPage int
 	maxBody   int64
 	userAgent string
+
+	maxRetries       int
+	backoffBase      time.Duration
+	backoffMax       time.Duration
+	sem              chan struct{}
+	breakerThreshold int
+	breakerOpenFor   time.Duration
+	breaker          *gobreaker.CircuitBreaker[*fetched]
+	cacheTTL         time.Duration
+	cacheEntries     int
+	cache            *expirable.LRU[string, any]
+	observer         Observer
+	flightMu         sync.Mutex
+	flights          map[string]*flight
+	probe            probeCache
 }
 
 // Option configures a Client.
@@ -45,7 +66,7 @@ type Option func(*Client)
 // unless WithTimeout is given too). A nil client keeps the default.
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
-// WithTimeout sets the whole-request timeout. With WithHTTPClient, in either
+// WithTimeout sets the timeout of one attempt (a retry gets a new one). With WithHTTPClient, in either
 // order, it applies to a copy: the caller's client, possibly shared, is left
 // untouched.
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = &d } }
@@ -80,6 +101,13 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		http:      &http.Client{Timeout: DefaultTimeout},
 		maxBody:   DefaultMaxBodyBytes,
 		userAgent: "revox-graphql-gateway",
+
+		maxRetries:       DefaultMaxRetries,
+		backoffBase:      DefaultBackoffBase,
+		backoffMax:       DefaultBackoffMax,
+		breakerThreshold: DefaultBreakerThreshold,
+		breakerOpenFor:   DefaultBreakerOpenFor,
+		cacheEntries:     DefaultCacheEntries,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -95,6 +123,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBodyBytes
 	}
+	c.setupResilience()
 	return c, nil
 }
 
@@ -123,11 +152,15 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 	for _, s := range opts.Statuses {
 		q.Add("statuses", string(s))
 	}
-	var body listCallsResponse
-	if err := c.get(ctx, "/call", q, &body); err != nil {
+	v, err := c.fetch(ctx, "list_calls", "/call", c.base+"/call?"+q.Encode(), func(data []byte) (any, error) {
+		var body listCallsResponse
+		err := json.Unmarshal(data, &body)
+		return body.Calls, err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return body.Calls, nil
+	return v.([]CallAttempt), nil
 }
 
 // GetCall fetches one call order with all its attempts, newest first.
@@ -137,37 +170,42 @@ func (c *Client) GetCall(ctx context.Context, id string) (*CallOrder, error) {
 	if id == "" || id == "." || id == ".." {
 		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
 	}
-	var body getCallResponse
 	path := "/call/" + url.PathEscape(id)
-	if err := c.get(ctx, path, nil, &body); err != nil {
+	v, err := c.fetch(ctx, "get_call", path, c.base+path, func(data []byte) (any, error) {
+		var body getCallResponse
+		if err := json.Unmarshal(data, &body); err != nil {
+			return nil, err
+		}
+		if body.Call == nil {
+			return nil, errors.New(`no "call" object in body`)
+		}
+		return body.Call, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	if body.Call == nil {
-		return nil, &DecodeError{Method: http.MethodGet, Path: path, Err: errors.New(`no "call" object in body`)}
-	}
-	return body.Call, nil
+	return v.(*CallOrder), nil
 }
 
-// get performs one GET of path (already escaped) and decodes a 2xx JSON
-// body into out.
-func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
-	target := c.base + path
-	if len(q) > 0 {
-		target += "?" + q.Encode()
-	}
+// do performs one HTTP attempt of a GET of target (path is its escaped
+// path, for errors) and decodes a 2xx body.
+func (c *Client) do(ctx context.Context, endpoint, path, target, cred string, decode func([]byte) (any, error)) (any, error) {
+	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return fmt.Errorf("revox: GET %s: %w", path, err)
+		return nil, fmt.Errorf("revox: GET %s: %w", path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if c.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	if cred != "" {
+		req.Header.Set("Authorization", "Bearer "+cred)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportError(ctx, http.MethodGet, path, err)
+		c.observer.UpstreamRequest(endpoint, 0, time.Since(start))
+		return nil, transportError(ctx, http.MethodGet, path, err)
 	}
+	defer func() { c.observer.UpstreamRequest(endpoint, resp.StatusCode, time.Since(start)) }()
 	defer func() {
 		// Drain a little so the connection can be reused, never the whole body.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
@@ -179,19 +217,20 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	}
 	body := io.LimitReader(resp.Body, limit)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return checkResponse(resp, body, path, c.apiKey)
+		return nil, checkResponse(resp, body, path, cred)
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return transportError(ctx, http.MethodGet, path, err)
+		return nil, transportError(ctx, http.MethodGet, path, err)
 	}
 	if int64(len(data)) > c.maxBody {
-		return &DecodeError{Method: http.MethodGet, Path: path, Err: fmt.Errorf("body larger than %d bytes", c.maxBody)}
+		return nil, &DecodeError{Method: http.MethodGet, Path: path, Err: fmt.Errorf("body larger than %d bytes", c.maxBody)}
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return &DecodeError{Method: http.MethodGet, Path: path, Err: err}
+	v, err := decode(data)
+	if err != nil {
+		return nil, &DecodeError{Method: http.MethodGet, Path: path, Err: err}
 	}
-	return nil
+	return v, nil
 }
 
 // maxErrorBody bounds how much of an error body is read for its message.

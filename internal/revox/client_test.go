@@ -76,7 +76,8 @@ func newHangingUpstream(t *testing.T, before func(w http.ResponseWriter)) (u *up
 // the real API lives under /api.
 func newTestClient(t *testing.T, u *upstream, opts ...Option) *Client {
 	t.Helper()
-	c, err := New(u.URL+"/api/", testKey, opts...)
+	// Retries have tests of their own; here one attempt shows each path.
+	c, err := New(u.URL+"/api/", testKey, append([]Option{WithMaxRetries(0)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
