@@ -2,5 +2,9 @@
 
 package model
 
+type CallByIDsInput struct {
+	ID string `json:"ID"`
+}
+
 type Query struct {
 }

@@ -13,3 +13,8 @@ type Resolver struct {
 	// Limits bound the sizes of the calls connection.
 	Limits paging.Limits
 }
+
+// MaxEntityRepresentations bounds the Call representations of one
+// _entities request: each distinct id is an upstream request, as an aliased
+// call(id:) would be, and aliases are bounded too.
+const MaxEntityRepresentations = 100

@@ -1,0 +1,35 @@
+package graph
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+func TestClientSDLIsACompleteSchemaWithoutFederation(t *testing.T) {
+	t.Parallel()
+	sdl, err := ClientSDL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "client.graphqls", Input: sdl})
+	if err != nil {
+		t.Fatalf("client SDL does not load on its own: %v", err)
+	}
+	if schema.Query.Fields.ForName("calls") == nil || schema.Types["CallAttempt"] == nil {
+		t.Fatal("client SDL lost part of the API")
+	}
+	for _, d := range []string{"@link(", "@key(", "@shareable"} {
+		for _, line := range strings.Split(sdl, "\n") {
+			trimmed := strings.TrimSpace(line)
+			if strings.Contains(trimmed, d) && !strings.Contains(trimmed, "`") {
+				t.Fatalf("client SDL still uses %s: %q", d, trimmed)
+			}
+		}
+	}
+	if !strings.Contains(SDL, `@key(fields: "id")`) {
+		t.Fatal("the subgraph SDL lost its @key")
+	}
+}
