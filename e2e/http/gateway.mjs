@@ -1,0 +1,8 @@
+// The gateway under test: run.sh starts it and passes its URL in GATEWAY_URL.
+export function gatewayURL() {
+  const url = process.env.GATEWAY_URL;
+  if (!url) {
+    throw new Error('GATEWAY_URL is not set: run these tests through e2e/http/run.sh');
+  }
+  return url.replace(/\/$/, '');
+}

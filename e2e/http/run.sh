@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# End-to-end HTTP tests: builds the gateway, serves it on a free port against
+# its embedded sandbox upstream, then runs the graphql-http audit and the
+# headless-Chromium playground test (node --test). Installs Debian's chromium
+# and the pinned npm packages when they are missing. The screenshot goes to
+# e2e/http/artifacts/playground.png.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tmp="$(mktemp -d)"
+gateway_pid=""
+cleanup() {
+  if [ -n "$gateway_pid" ]; then
+    kill "$gateway_pid" 2>/dev/null || true
+    wait "$gateway_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y chromium
+fi
+
+echo "== npm packages"
+if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund)
+fi
+
+echo "== building the gateway"
+(cd "$root" && go build -o "$tmp/gateway" .)
+
+port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')"
+url="http://127.0.0.1:$port"
+echo "== starting the gateway on $url (sandbox upstream)"
+env -u REVOX_API_KEY -u REVOX_SANDBOX -u REVOX_BASE_URL PORT="$port" "$tmp/gateway" >"$tmp/gateway.log" 2>&1 &
+gateway_pid=$!
+healthy() {
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/healthz"
+}
+for _ in $(seq 1 100); do
+  if healthy; then
+    break
+  fi
+  if ! kill -0 "$gateway_pid" 2>/dev/null; then
+    echo "the gateway exited:" >&2
+    cat "$tmp/gateway.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if ! healthy; then
+  echo "the gateway did not become healthy:" >&2
+  cat "$tmp/gateway.log" >&2
+  exit 1
+fi
+
+echo "== node --test"
+cd "$here"
+status=0
+GATEWAY_URL="$url" node --test --test-timeout=180000 || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "== gateway log (last 50 lines)" >&2
+  tail -n 50 "$tmp/gateway.log" >&2
+fi
+exit "$status"
