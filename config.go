@@ -8,6 +8,7 @@ import (
 
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 )
 
 // config is everything read from the environment; see the README's table.
@@ -27,6 +28,27 @@ type config struct {
 	CORSAllowedOrigins  []string
 	LogLevel            string
 	LogFormat           string
+
+	MaxRetries       int
+	MaxConcurrency   int
+	BreakerThreshold int
+	BreakerOpenFor   time.Duration
+	CacheTTL         time.Duration
+
+	AuthMode        string
+	MaxDepth        int
+	MaxAliases      int
+	MaxTokens       int
+	MaxDirectives   int
+	MaxCost         int
+	RequestMaxBytes int64
+	Introspection   bool
+	APQCacheSize    int
+	CSRFPrevention  bool
+	RateLimitRPS    float64
+	RateLimitBurst  int
+	ShutdownGrace   time.Duration
+	RequestTimeout  time.Duration
 }
 
 // loadConfig reads the environment through getenv; every problem is
@@ -82,6 +104,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		BaseURL:             str("REVOX_BASE_URL", revox.DefaultBaseURL),
 		FirstPage:           integer("REVOX_FIRST_PAGE", 0, 0, 1),
 		Timeout:             duration("REVOX_TIMEOUT", revox.DefaultTimeout),
+		MaxRetries:          integer("REVOX_MAX_RETRIES", revox.DefaultMaxRetries, 0, 10),
+		MaxConcurrency:      integer("REVOX_MAX_CONCURRENCY", revox.DefaultMaxConcurrency, 1, 4096),
+		BreakerThreshold:    integer("REVOX_BREAKER_THRESHOLD", revox.DefaultBreakerThreshold, 0, 1000),
+		BreakerOpenFor:      duration("REVOX_BREAKER_OPEN_FOR", revox.DefaultBreakerOpenFor),
+		AuthMode:            str("AUTH_MODE", gateway.AuthServer),
+		MaxDepth:            integer("MAX_DEPTH", gateway.DefaultOperationLimits.MaxDepth, 1, 100),
+		MaxAliases:          integer("MAX_ALIASES", gateway.DefaultOperationLimits.MaxAliases, 1, 1000),
+		MaxTokens:           integer("MAX_TOKENS", gateway.DefaultOperationLimits.MaxTokens, 10, 1000000),
+		MaxDirectives:       integer("MAX_DIRECTIVES", gateway.DefaultOperationLimits.MaxDirectives, 1, 10000),
+		MaxCost:             integer("MAX_COST", gateway.DefaultOperationLimits.MaxCost, 1, 1<<30),
+		RequestMaxBytes:     int64(integer("MAX_BODY_BYTES", gateway.DefaultMaxBodyBytes, 1<<10, 1<<30)),
+		Introspection:       boolean("INTROSPECTION", true),
+		APQCacheSize:        integer("APQ_CACHE_SIZE", gateway.DefaultAPQCacheSize, 1, 1<<20),
+		CSRFPrevention:      boolean("CSRF_PREVENTION", true),
+		RateLimitBurst:      integer("RATE_LIMIT_BURST", 0, 0, 1<<20),
+		ShutdownGrace:       duration("SHUTDOWN_GRACE", 20*time.Second),
+		RequestTimeout:      duration("REQUEST_TIMEOUT", gateway.DefaultRequestTimeout),
 		MaxBodyBytes:        int64(integer("REVOX_MAX_BODY_BYTES", revox.DefaultMaxBodyBytes, 1<<10, 1<<30)),
 		DefaultPageSize:     integer("PAGE_SIZE_DEFAULT", gateway.DefaultPageSize, 1, 1000),
 		MaxPageSize:         integer("PAGE_SIZE_MAX", gateway.DefaultMaxPageSize, 1, 1000),
@@ -91,7 +130,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogFormat:           str("LOG_FORMAT", "json"),
 	}
 	c.UpstreamPageSize = integer("REVOX_PAGE_SIZE", c.MaxPageSize, 1, 1000)
-	c.Sandbox = boolean("REVOX_SANDBOX", c.APIKey == "")
+	if v := getenv("CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("CACHE_TTL=%q: want a duration such as 1s (0 turns the cache off)", v))
+		}
+		c.CacheTTL = d
+	}
+	if v := getenv("RATE_LIMIT_RPS"); v != "" {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < 0 || f > 1e6 {
+			errs = append(errs, fmt.Sprintf("RATE_LIMIT_RPS=%q: want a number of requests per second (0 is off)", v))
+		}
+		c.RateLimitRPS = f
+	}
+	switch c.AuthMode {
+	case gateway.AuthServer, gateway.AuthForward:
+	default:
+		errs = append(errs, fmt.Sprintf("AUTH_MODE=%q: want server or forward", c.AuthMode))
+	}
+	if c.AuthMode == gateway.AuthForward && c.APIKey != "" {
+		errs = append(errs, "AUTH_MODE=forward sends each caller's own key upstream: unset REVOX_API_KEY")
+	}
+	c.Sandbox = boolean("REVOX_SANDBOX", c.APIKey == "" && getenv("AUTH_MODE") != gateway.AuthForward)
 	if c.DefaultPageSize > c.MaxPageSize {
 		errs = append(errs, fmt.Sprintf("PAGE_SIZE_DEFAULT (%d) exceeds PAGE_SIZE_MAX (%d)", c.DefaultPageSize, c.MaxPageSize))
 	}
@@ -114,4 +175,45 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// sandboxFaults reads the fault knobs of the sandbox subcommand, for load,
+// soak and failure tests against it.
+func sandboxFaults(getenv func(string) string) (sandbox.Faults, error) {
+	var f sandbox.Faults
+	var errs []string
+	prob := func(name string) float64 {
+		v := getenv(name)
+		if v == "" {
+			return 0
+		}
+		p, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || p < 0 || p > 1 {
+			errs = append(errs, fmt.Sprintf("%s=%q: want a probability between 0 and 1", name, v))
+		}
+		return p
+	}
+	f.RateLimited = prob("SANDBOX_FAULT_429")
+	f.ServerError = prob("SANDBOX_FAULT_5XX")
+	f.Malformed = prob("SANDBOX_FAULT_MALFORMED")
+	f.Reset = prob("SANDBOX_FAULT_RESET")
+	f.Hang = prob("SANDBOX_FAULT_HANG")
+	if v := getenv("SANDBOX_LATENCY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("SANDBOX_LATENCY=%q: want a duration", v))
+		}
+		f.Latency = d
+	}
+	if v := getenv("SANDBOX_RETRY_AFTER"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("SANDBOX_RETRY_AFTER=%q: want seconds", v))
+		}
+		f.RetryAfterSeconds = n
+	}
+	if len(errs) > 0 {
+		return f, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return f, nil
 }

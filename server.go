@@ -1,7 +1,8 @@
 // Command gateway serves a GraphQL API in front of the Revox call API.
 //
 //	go run .           serve (on the embedded sandbox when REVOX_API_KEY is unset)
-//	go run . schema    print the GraphQL schema (SDL)
+//	go run . schema    print the GraphQL schema (SDL) for client code generators
+//	go run . schema --federation   print the subgraph SDL (as _service.sdl)
 //	go run . sandbox   serve only the sandbox upstream, on PORT (default 8081)
 package main
 
@@ -22,6 +23,7 @@ import (
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+	"github.com/revox-graphql/gateway/internal/telemetry"
 )
 
 func main() {
@@ -38,7 +40,15 @@ func run(args []string) error {
 	}
 	switch cmd {
 	case "schema":
-		_, err := fmt.Print(graph.SDL)
+		if len(args) > 1 && args[1] == "--federation" {
+			_, err := fmt.Print(graph.SDL)
+			return err
+		}
+		sdl, err := graph.ClientSDL()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Print(sdl)
 		return err
 	case "", "serve", "sandbox":
 	default:
@@ -60,8 +70,13 @@ func run(args []string) error {
 			port = "8081"
 		}
 		sb := sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage})
-		logger.Info("serving the sandbox upstream", "addr", ":"+port, "api_key", sandbox.DefaultAPIKey)
-		return serve(ctx, logger, &http.Server{Addr: ":" + port, Handler: sb, ReadHeaderTimeout: 5 * time.Second})
+		faults, err := sandboxFaults(os.Getenv)
+		if err != nil {
+			return err
+		}
+		logger.Info("serving the sandbox upstream", "addr", ":"+port, "api_key", sandbox.DefaultAPIKey, "stats", sandbox.StatsPath, "faults", fmt.Sprintf("%+v", faults))
+		h := sandbox.NewFaultInjector(sb.StatsHandler(), faults, 1)
+		return serve(ctx, logger, &http.Server{Addr: ":" + port, Handler: h, ReadHeaderTimeout: 5 * time.Second}, cfg.ShutdownGrace)
 	}
 
 	baseURL, apiKey := cfg.BaseURL, cfg.APIKey
@@ -72,22 +87,50 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("sandbox listener: %w", err)
 		}
-		sb := &http.Server{Handler: sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage}), ReadHeaderTimeout: 5 * time.Second}
+		var upstream http.Handler = sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage})
+		apiKey = sandbox.DefaultAPIKey
+		if cfg.AuthMode == gateway.AuthForward {
+			// Each caller's key selects its own dataset, as accounts do upstream.
+			upstream = sandbox.NewTenants(sandboxTenantKeys, sandbox.Options{FirstPage: cfg.FirstPage})
+			apiKey = ""
+		}
+		sb := &http.Server{Handler: upstream, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = sb.Serve(ln) }()
 		defer sb.Close()
-		baseURL, apiKey = "http://"+ln.Addr().String(), sandbox.DefaultAPIKey
-		logger.Warn("REVOX_API_KEY is unset: serving realistic sample data from the embedded sandbox upstream", "sandbox_url", baseURL)
+		baseURL = "http://" + ln.Addr().String()
+		logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
+			"sandbox_url", baseURL, "auth_mode", cfg.AuthMode)
 	}
+	shutdownTracing, err := telemetry.SetupTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			logger.Warn("flushing traces", "error", err)
+		}
+	}()
+	tel := telemetry.New()
 	client, err := revox.New(baseURL, apiKey,
+		revox.WithObserver(tel.Observer()),
+		revox.WithHTTPClient(&http.Client{Transport: tel.Transport(http.DefaultTransport)}),
 		revox.WithFirstPage(cfg.FirstPage),
 		revox.WithTimeout(cfg.Timeout),
 		revox.WithMaxBodyBytes(cfg.MaxBodyBytes),
+		revox.WithMaxRetries(cfg.MaxRetries),
+		revox.WithMaxConcurrency(cfg.MaxConcurrency),
+		revox.WithBreaker(cfg.BreakerThreshold, cfg.BreakerOpenFor),
+		revox.WithCache(cfg.CacheTTL, revox.DefaultCacheEntries),
 	)
 	if err != nil {
 		return err
 	}
 	h := gateway.New(gateway.Config{
 		Upstream:            client,
+		Readiness:           client,
+		Telemetry:           tel,
 		UpstreamConcurrency: cfg.UpstreamConcurrency,
 		QueryCacheSize:      cfg.QueryCacheSize,
 		CORSAllowedOrigins:  cfg.CORSAllowedOrigins,
@@ -97,6 +140,21 @@ func run(args []string) error {
 			MaxSize:          cfg.MaxPageSize,
 			UpstreamPageSize: cfg.UpstreamPageSize,
 		},
+		AuthMode: cfg.AuthMode,
+		Operation: gateway.OperationLimits{
+			MaxTokens:     cfg.MaxTokens,
+			MaxDepth:      cfg.MaxDepth,
+			MaxAliases:    cfg.MaxAliases,
+			MaxDirectives: cfg.MaxDirectives,
+			MaxCost:       cfg.MaxCost,
+		},
+		MaxBodyBytes:          cfg.RequestMaxBytes,
+		RequestTimeout:        cfg.RequestTimeout,
+		DisableIntrospection:  !cfg.Introspection,
+		APQCacheSize:          cfg.APQCacheSize,
+		DisableCSRFPrevention: !cfg.CSRFPrevention,
+		RateLimitRPS:          cfg.RateLimitRPS,
+		RateLimitBurst:        cfg.RateLimitBurst,
 	})
 
 	srv := &http.Server{
@@ -104,16 +162,20 @@ func run(args []string) error {
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.Timeout + 30*time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
 	logger.Info("gateway listening", "playground", "http://localhost:"+cfg.Port+"/", "graphql", "http://localhost:"+cfg.Port+"/query", "sandbox", cfg.Sandbox)
-	return serve(ctx, logger, srv)
+	return serve(ctx, logger, srv, cfg.ShutdownGrace)
 }
 
+// sandboxTenantKeys are the keys the sandbox accepts in forward auth mode,
+// each with a dataset of its own.
+var sandboxTenantKeys = []string{sandbox.DefaultAPIKey, "sk_sandbox_second_tenant"}
+
 // serve runs srv until ctx is done, then drains in-flight requests.
-func serve(ctx context.Context, logger *slog.Logger, srv *http.Server) error {
+func serve(ctx context.Context, logger *slog.Logger, srv *http.Server, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -122,7 +184,7 @@ func serve(ctx context.Context, logger *slog.Logger, srv *http.Server) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -137,8 +199,9 @@ func newLogger(cfg config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(os.Stderr, opts)
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		h = slog.NewTextHandler(os.Stderr, opts)
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(telemetry.LogHandler(h))
 }

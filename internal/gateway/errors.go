@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/revox-graphql/gateway/graph/generated"
 	"github.com/revox-graphql/gateway/graph/model"
 	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/internal/revox"
@@ -70,6 +72,8 @@ func classify(err error) (code, msg string, ext map[string]any) {
 	switch {
 	case errors.As(err, &inputErr):
 		return CodeBadUserInput, inputErr.Error(), nil
+	case isBadRepresentation(err):
+		return CodeBadUserInput, "invalid _entities representation", nil
 	case errors.Is(err, errPanic):
 		return CodeInternal, "internal server error", nil
 	case errors.Is(err, revox.ErrNotFound):
@@ -103,4 +107,19 @@ func recoverPanic(logger *slog.Logger) graphql.RecoverFunc {
 		logger.ErrorContext(ctx, "panic while resolving", "panic", p, "stack", string(debug.Stack()))
 		return errPanic
 	}
+}
+
+// isBadRepresentation recognises the errors of gqlgen's federation runtime
+// for representations a client got wrong (unknown __typename, missing key
+// field). Two of them are plain strings in gqlgen's template, so they are
+// matched by their fixed text.
+func isBadRepresentation(err error) bool {
+	if errors.Is(err, generated.ErrTypeNotFound) || errors.Is(err, generated.ErrUnknownType) {
+		return true
+	}
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(inner) {
+		err = inner
+	}
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown type: ") || msg == "__typename must be an existing string"
 }

@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,8 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -20,6 +19,8 @@ import (
 	"github.com/revox-graphql/gateway/graph/loaders"
 	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/graph/resolvers"
+	"github.com/revox-graphql/gateway/internal/playground"
+	"github.com/revox-graphql/gateway/internal/telemetry"
 )
 
 // Config is what the handler needs; New fills zero values with defaults.
@@ -36,6 +37,32 @@ type Config struct {
 	CORSAllowedOrigins []string
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Telemetry records metrics and spans and serves /metrics; nil means a
+	// telemetry.New() of the handler's own.
+	Telemetry *telemetry.Telemetry
+
+	// AuthMode is AuthServer (default: the upstream client's own key) or
+	// AuthForward (each caller's Bearer credential is sent upstream).
+	AuthMode string
+	// Operation bounds what one operation may ask.
+	Operation OperationLimits
+	// MaxBodyBytes bounds a request body (default 1 MiB).
+	MaxBodyBytes int64
+	// DisableIntrospection turns off introspection and field suggestions.
+	DisableIntrospection bool
+	// APQCacheSize is the number of automatic persisted queries kept.
+	APQCacheSize int
+	// DisableCSRFPrevention lets simple (preflight-free) requests through.
+	DisableCSRFPrevention bool
+	// RateLimitRPS limits requests per second per client IP; 0 is off.
+	RateLimitRPS float64
+	// RateLimitBurst is the burst allowed above RateLimitRPS (default 2×RPS).
+	RateLimitBurst int
+	// RequestTimeout is the deadline of one GraphQL request, retries
+	// included (default 30s).
+	RequestTimeout time.Duration
+	// Readiness answers /readyz; nil reports ready.
+	Readiness ReadinessChecker
 }
 
 // Defaults for Config.
@@ -44,6 +71,9 @@ const (
 	DefaultMaxPageSize         = 100
 	DefaultUpstreamConcurrency = 8
 	DefaultQueryCacheSize      = 1000
+	DefaultMaxBodyBytes        = 1 << 20
+	DefaultAPQCacheSize        = 1000
+	DefaultRequestTimeout      = 30 * time.Second
 )
 
 func (c *Config) withDefaults() {
@@ -66,6 +96,28 @@ func (c *Config) withDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Telemetry == nil {
+		c.Telemetry = telemetry.New()
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.Readiness == nil {
+		c.Readiness = alwaysReady{}
+	}
+	if c.AuthMode == "" {
+		c.AuthMode = AuthServer
+	}
+	c.Operation.withDefaults()
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.APQCacheSize == 0 {
+		c.APQCacheSize = DefaultAPQCacheSize
+	}
+	if c.RateLimitBurst == 0 {
+		c.RateLimitBurst = max(int(2*c.RateLimitRPS), 1)
+	}
 }
 
 // New returns the gateway's HTTP handler: GraphQL at /query, the
@@ -73,18 +125,30 @@ func (c *Config) withDefaults() {
 func New(cfg Config) http.Handler {
 	cfg.withDefaults()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers: &resolvers.Resolver{Limits: cfg.Limits},
+		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits},
+		Complexity: resolvers.Complexity(cfg.Limits),
 	}))
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	addTransports(srv)
+	// First, so that its span and timing cover every other extension and it
+	// sees the final response, refusals by the limits included.
+	srv.Use(cfg.Telemetry.GraphQLExtension())
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
-	srv.Use(extension.Introspection{})
+	if !cfg.DisableIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.SetDisableSuggestion(cfg.DisableIntrospection)
+	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(&operationLimiter{limits: cfg.Operation})
 	srv.SetErrorPresenter(presentError(cfg.Logger))
 	srv.SetRecoverFunc(recoverPanic(cfg.Logger))
 
 	mux := http.NewServeMux()
-	mux.Handle("/query", loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv))
+	mux.Handle("/query", protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)))
 	mux.Handle("GET /{$}", playground.Handler("Revox GraphQL", "/query"))
+	mux.Handle("GET "+playground.AssetPath, playground.Handler("Revox GraphQL", "/query"))
+	mux.HandleFunc("GET /readyz", readyz(cfg.Readiness))
+	mux.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
@@ -100,8 +164,41 @@ func New(cfg Config) http.Handler {
 			AllowCredentials: false,
 		}).Handler(h)
 	}
-	return accessLog(cfg.Logger, h)
+	h = accessLog(cfg.Logger, h)
+	h = cfg.Telemetry.InFlight(h)
+	return telemetry.RequestID(h) // outermost: every log line of the request carries its id
 }
+
+// protectQuery wraps the GraphQL endpoint with the checks that run before
+// GraphQL sees a request, cheapest refusal first.
+func protectQuery(cfg Config, next http.Handler) http.Handler {
+	h := withDeadline(cfg.RequestTimeout, next)
+	if cfg.AuthMode == AuthForward {
+		h = forwardCredential(h)
+	}
+	h = limitBody(cfg.MaxBodyBytes, h)
+	if !cfg.DisableCSRFPrevention {
+		h = preventCSRF(h)
+	}
+	if cfg.RateLimitRPS > 0 {
+		h = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, h)
+	}
+	return h
+}
+
+// withDeadline bounds a request's work: upstream retries never outlive it.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// alwaysReady is the readiness of a gateway given no checker.
+type alwaysReady struct{}
+
+func (alwaysReady) Ready(context.Context) error { return nil }
 
 // accessLog logs one structured line per request.
 func accessLog(logger *slog.Logger, next http.Handler) http.Handler {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/revox-graphql/gateway/internal/gateway"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Sandbox || c.Port != "8080" || c.AuthMode != gateway.AuthServer || c.MaxRetries != 2 ||
+		c.Timeout != 10*time.Second || c.MaxConcurrency != 32 || c.MaxAliases != 15 || c.RequestMaxBytes != 1<<20 ||
+		!c.Introspection || !c.CSRFPrevention || c.RateLimitRPS != 0 || c.CacheTTL != 0 || c.UpstreamPageSize != 100 {
+		t.Fatalf("defaults: %+v", c)
+	}
+	c, err = loadConfig(env(map[string]string{"REVOX_API_KEY": "sk_live"}))
+	if err != nil || c.Sandbox {
+		t.Fatalf("a key turns the sandbox off: %+v, %v", c, err)
+	}
+}
+
+func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := loadConfig(env(map[string]string{
+		"REVOX_TIMEOUT":    "soon",
+		"PAGE_SIZE_MAX":    "0",
+		"AUTH_MODE":        "magic",
+		"CACHE_TTL":        "-1s",
+		"RATE_LIMIT_RPS":   "lots",
+		"INTROSPECTION":    "maybe",
+		"REVOX_FIRST_PAGE": "2",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	if _, err := loadConfig(env(map[string]string{"AUTH_MODE": "forward", "REVOX_API_KEY": "sk_x"})); err == nil {
+		t.Fatal("forward mode with a server key should be refused")
+	}
+	c, err := loadConfig(env(map[string]string{"AUTH_MODE": "forward"}))
+	if err != nil || c.Sandbox {
+		t.Fatalf("forward mode without a key talks to the real API: %+v, %v", c, err)
+	}
+}
+
+func TestSandboxFaults(t *testing.T) {
+	t.Parallel()
+	f, err := sandboxFaults(env(map[string]string{"SANDBOX_FAULT_429": "0.2", "SANDBOX_FAULT_5XX": "0.1", "SANDBOX_LATENCY": "5ms"}))
+	if err != nil || f.RateLimited != 0.2 || f.ServerError != 0.1 || f.Latency != 5*time.Millisecond {
+		t.Fatalf("%+v, %v", f, err)
+	}
+	if _, err := sandboxFaults(env(map[string]string{"SANDBOX_FAULT_HANG": "2"})); err == nil {
+		t.Fatal("a probability of 2 was accepted")
+	}
+}

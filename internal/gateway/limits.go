@@ -1,0 +1,197 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/lexer"
+)
+
+// Codes of operations refused before execution.
+const (
+	CodeTooManyTokens     = "TOO_MANY_TOKENS"
+	CodeQueryTooDeep      = "QUERY_TOO_DEEP"
+	CodeTooManyAliases    = "TOO_MANY_ALIASES"
+	CodeTooManyDirectives = "TOO_MANY_DIRECTIVES"
+	CodeQueryTooComplex   = "QUERY_TOO_COMPLEX"
+)
+
+// OperationLimits bound what one operation may ask, checked before any
+// resolver runs. Defaults follow GraphQL Armor where they leave
+// introspection and this schema's own queries working.
+type OperationLimits struct {
+	// MaxTokens bounds the lexical tokens of the document (Armor: 1000).
+	MaxTokens int
+	// MaxDepth bounds field nesting outside introspection, which has a
+	// fixed limit of its own (Armor: 6).
+	MaxDepth int
+	// MaxAliases bounds aliased fields (Armor: 15).
+	MaxAliases int
+	// MaxDirectives bounds directive uses (Armor: 50).
+	MaxDirectives int
+	// MaxCost bounds the list-aware cost (see resolvers.Complexity).
+	MaxCost int
+}
+
+// Default operation limits. MaxCost admits one full 100-attempt window with
+// every field and whole transcripts (cost about 25,000) and refuses
+// anything near fifteen of them.
+var DefaultOperationLimits = OperationLimits{
+	MaxTokens:     1000,
+	MaxDepth:      6,
+	MaxAliases:    15,
+	MaxDirectives: 50,
+	MaxCost:       50000,
+}
+
+func (l *OperationLimits) withDefaults() {
+	d := DefaultOperationLimits
+	if l.MaxTokens == 0 {
+		l.MaxTokens = d.MaxTokens
+	}
+	if l.MaxDepth == 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxAliases == 0 {
+		l.MaxAliases = d.MaxAliases
+	}
+	if l.MaxDirectives == 0 {
+		l.MaxDirectives = d.MaxDirectives
+	}
+	if l.MaxCost == 0 {
+		l.MaxCost = d.MaxCost
+	}
+}
+
+// operationLimiter is the gqlgen extension enforcing OperationLimits.
+type operationLimiter struct {
+	limits OperationLimits
+	schema graphql.ExecutableSchema
+}
+
+var (
+	_ graphql.HandlerExtension          = (*operationLimiter)(nil)
+	_ graphql.OperationParameterMutator = (*operationLimiter)(nil)
+	_ graphql.OperationContextMutator   = (*operationLimiter)(nil)
+)
+
+func (l *operationLimiter) ExtensionName() string { return "OperationLimits" }
+
+func (l *operationLimiter) Validate(schema graphql.ExecutableSchema) error {
+	l.schema = schema
+	return nil
+}
+
+func refusal(code, format string, args ...any) *gqlerror.Error {
+	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}
+}
+
+// MutateOperationParameters counts tokens before the document is parsed,
+// so that a huge document costs a lexer pass, not a parse.
+func (l *operationLimiter) MutateOperationParameters(_ context.Context, params *graphql.RawParams) *gqlerror.Error {
+	lex := lexer.New(&ast.Source{Input: params.Query})
+	for n := 0; ; n++ {
+		tok, err := lex.ReadToken()
+		if err != nil || tok.Kind == lexer.EOF {
+			return nil // a lexing error is the parser's to report
+		}
+		if n >= l.limits.MaxTokens {
+			return refusal(CodeTooManyTokens, "the document has more than %d tokens", l.limits.MaxTokens)
+		}
+	}
+}
+
+// MutateOperationContext checks depth, aliases, directives and cost of the
+// operation about to run.
+func (l *operationLimiter) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	op := opCtx.Doc.Operations.ForName(opCtx.OperationName)
+	if op == nil {
+		return nil // the executor reports a missing operation itself
+	}
+	var s shapeStats
+	s.walk(op.SelectionSet, 1, map[string]bool{})
+	s.directives += len(op.Directives)
+	switch {
+	case s.visits > maxSelectionVisits:
+		return refusal(CodeQueryTooComplex, "the operation expands to more than %d selections", maxSelectionVisits)
+	case s.depth > l.limits.MaxDepth:
+		return refusal(CodeQueryTooDeep, "the operation is nested %d deep; the limit is %d", s.depth, l.limits.MaxDepth)
+	case s.introspectionDepth > maxIntrospectionDepth:
+		return refusal(CodeQueryTooDeep, "the introspection query is nested %d deep; the limit is %d", s.introspectionDepth, maxIntrospectionDepth)
+	case s.aliases > l.limits.MaxAliases:
+		return refusal(CodeTooManyAliases, "the operation uses %d aliases; the limit is %d", s.aliases, l.limits.MaxAliases)
+	case s.directives > l.limits.MaxDirectives:
+		return refusal(CodeTooManyDirectives, "the operation uses %d directives; the limit is %d", s.directives, l.limits.MaxDirectives)
+	}
+	if cost := complexity.Calculate(ctx, l.schema, op, opCtx.Variables); cost > l.limits.MaxCost {
+		return refusal(CodeQueryTooComplex, "the operation costs %d; the limit is %d", cost, l.limits.MaxCost)
+	}
+	return nil
+}
+
+// shapeStats measures an operation. Fragments are followed (once per path,
+// so a cycle cannot loop); introspection fields do not count towards depth.
+type shapeStats struct {
+	depth, aliases, directives int
+	visits                     int
+	// introspection is the depth inside a __schema or __type tree (0
+	// outside), introspectionDepth the deepest seen.
+	introspection, introspectionDepth int
+}
+
+// maxIntrospectionDepth admits graphql-js's standard introspection query
+// (depth 11: __schema types fields type and seven ofType) with room to spare,
+// and refuses ofType chains built to exhaust the server.
+const maxIntrospectionDepth = 15
+
+// maxSelectionVisits bounds the walk: fragments spread repeatedly inside
+// each other expand exponentially within a small document.
+const maxSelectionVisits = 10000
+
+func (s *shapeStats) walk(set ast.SelectionSet, depth int, inFragments map[string]bool) {
+	for _, sel := range set {
+		if s.visits++; s.visits > maxSelectionVisits {
+			return
+		}
+		switch sel := sel.(type) {
+		case *ast.Field:
+			s.directives += len(sel.Directives)
+			if sel.Alias != "" && sel.Alias != sel.Name {
+				s.aliases++
+			}
+			switch {
+			case s.introspection > 0:
+				s.introspection++
+				s.introspectionDepth = max(s.introspectionDepth, s.introspection)
+				s.walk(sel.SelectionSet, depth, inFragments)
+				s.introspection--
+			case strings.HasPrefix(sel.Name, "__") && sel.SelectionSet != nil:
+				// __schema and __type trees nest deeply by design (ofType
+				// chains); they get a limit of their own.
+				s.introspection = 1
+				s.introspectionDepth = max(s.introspectionDepth, 1)
+				s.walk(sel.SelectionSet, depth, inFragments)
+				s.introspection = 0
+			default:
+				s.depth = max(s.depth, depth)
+				s.walk(sel.SelectionSet, depth+1, inFragments)
+			}
+		case *ast.InlineFragment:
+			s.directives += len(sel.Directives)
+			s.walk(sel.SelectionSet, depth, inFragments)
+		case *ast.FragmentSpread:
+			s.directives += len(sel.Directives)
+			if sel.Definition == nil || inFragments[sel.Name] {
+				continue
+			}
+			inFragments[sel.Name] = true
+			s.walk(sel.Definition.SelectionSet, depth, inFragments)
+			delete(inFragments, sel.Name)
+		}
+	}
+}

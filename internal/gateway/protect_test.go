@@ -1,0 +1,504 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+)
+
+// faultyEnv is a gateway in front of a fault-injecting sandbox.
+type faultyEnv struct {
+	gql      *httptest.Server
+	faults   *sandbox.FaultInjector
+	upstream *httptest.Server
+	client   *revox.Client
+	hc       *http.Client
+}
+
+func newFaultyEnv(t *testing.T, f sandbox.Faults, opts ...revox.Option) *faultyEnv {
+	t.Helper()
+	fi := sandbox.NewFaultInjector(sandbox.New(sandbox.Options{}), f, 42)
+	up := httptest.NewServer(fi)
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey, append([]revox.Option{revox.WithHTTPClient(hc)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Readiness: client, Logger: quietLogger()}))
+	e := &faultyEnv{gql: gql, faults: fi, upstream: up, client: client, hc: hc}
+	t.Cleanup(func() {
+		gql.Close()
+		up.Close()
+		hc.CloseIdleConnections()
+	})
+	return e
+}
+
+func TestUnderInjectedFaultsAlmostEveryRequestSucceeds(t *testing.T) {
+	t.Parallel()
+	// With independent faults on 30% of attempts, 1+r attempts all fail with
+	// probability 0.3^(1+r): 2.7% at the default of 2 retries, 0.24% at 4.
+	// So the 99% target needs a budget of 4; the default is pinned looser.
+	for _, tc := range []struct {
+		retries    int
+		minSuccess float64
+	}{{4, 0.99}, {revox.DefaultMaxRetries, 0.95}} {
+		t.Run(fmt.Sprintf("%d retries", tc.retries), func(t *testing.T) {
+			t.Parallel()
+			e := newFaultyEnv(t, sandbox.Faults{RateLimited: 0.2, RetryAfterSeconds: 0, ServerError: 0.1},
+				revox.WithMaxRetries(tc.retries), revox.WithBackoff(time.Millisecond, 4*time.Millisecond))
+			const total = 1000
+			var ok, failed atomic.Int64
+			var codesMu sync.Mutex
+			failCodes := map[string]int{}
+			var wg sync.WaitGroup
+			next := make(chan int)
+			for range 8 {
+				wg.Go(func() {
+					for i := range next {
+						// distinct pages: nothing coalesces, every request is its own upstream request
+						r := post(t, e.gql.URL, fmt.Sprintf(`{ calls(page: %d, pageSize: 1) { nodes { id } } }`, i%300), nil)
+						if len(r.Errors) == 0 {
+							ok.Add(1)
+						} else {
+							failed.Add(1)
+							codesMu.Lock()
+							failCodes[fmt.Sprint(r.codes())]++
+							codesMu.Unlock()
+						}
+					}
+				})
+			}
+			for i := range total {
+				next <- i
+			}
+			close(next)
+			wg.Wait()
+			rate := float64(ok.Load()) / total
+			upstream := e.faults.Requests()
+			t.Logf("%d retries: %.1f%% of %d GraphQL requests succeeded; %d upstream requests (%d faults injected); failures %v",
+				tc.retries, 100*rate, total, upstream, e.faults.Injected(), failCodes)
+			if rate < tc.minSuccess {
+				t.Fatalf("success rate %.3f < %.2f", rate, tc.minSuccess)
+			}
+			if upstream > int64(total*(1+tc.retries)) {
+				t.Fatalf("%d upstream requests exceed the budget of %d", upstream, total*(1+tc.retries))
+			}
+		})
+	}
+}
+
+func TestDownUpstreamFailsFastOpensTheBreakerAndRecovers(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e := newFaultyEnv(t, sandbox.Faults{Hang: 1},
+		revox.WithTimeout(100*time.Millisecond), revox.WithMaxRetries(0), revox.WithBreaker(3, 300*time.Millisecond))
+	ask := func() (response, time.Duration) {
+		start := time.Now()
+		r := post(t, e.gql.URL, `{ calls(first: 1) { nodes { id } } }`, nil)
+		return r, time.Since(start)
+	}
+	for range 3 {
+		r, took := ask()
+		if !slices.Equal(r.codes(), []string{"UPSTREAM_UNAVAILABLE"}) || took > time.Second {
+			t.Fatalf("codes %v after %v", r.codes(), took)
+		}
+	}
+	if !e.client.BreakerOpen() {
+		t.Fatal("breaker closed after 3 timeouts")
+	}
+	before := e.faults.Requests()
+	r, took := ask()
+	if !slices.Equal(r.codes(), []string{"UPSTREAM_UNAVAILABLE"}) || took > 50*time.Millisecond {
+		t.Fatalf("open breaker answered %v in %v; want UPSTREAM_UNAVAILABLE at once", r.codes(), took)
+	}
+	if e.faults.Requests() != before {
+		t.Fatal("the open breaker still sent a request upstream")
+	}
+	if status := getStatus(t, e.gql.URL+"/readyz"); status != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz = %d while the breaker is open", status)
+	}
+	if status := getStatus(t, e.gql.URL+"/healthz"); status != http.StatusOK {
+		t.Fatalf("/healthz = %d: liveness must not follow the upstream", status)
+	}
+
+	e.faults.Set(sandbox.Faults{})
+	time.Sleep(350 * time.Millisecond)
+	if r, _ := ask(); len(r.Errors) > 0 {
+		t.Fatalf("after recovery: %s", r.raw)
+	}
+	if e.client.BreakerOpen() {
+		t.Fatal("breaker still open after a successful probe")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for getStatus(t, e.gql.URL+"/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never became ready again")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.gql.Close()
+	e.upstream.Close()
+	e.hc.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestForwardAuthKeepsTenantsApart(t *testing.T) {
+	t.Parallel()
+	keys := []string{"sk_tenant_alpha", "sk_tenant_beta"}
+	tenants := sandbox.NewTenants(keys, sandbox.Options{})
+	up := httptest.NewServer(tenants)
+	t.Cleanup(up.Close)
+	client, err := revox.New(up.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, AuthMode: gateway.AuthForward, Logger: quietLogger()}))
+	t.Cleanup(gql.Close)
+
+	want := map[string][]string{}
+	for _, k := range keys {
+		direct, _ := revox.New(up.URL, k)
+		items, err := direct.ListCalls(t.Context(), revox.ListCallsOptions{Page: 0, PageSize: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			want[k] = append(want[k], it.ID)
+		}
+	}
+	if slices.Equal(want[keys[0]], want[keys[1]]) {
+		t.Fatal("the two tenants have the same data; the test would prove nothing")
+	}
+
+	t.Run("a request without a credential is refused before any upstream call", func(t *testing.T) {
+		before := tenants.Requests()
+		r := post(t, gql.URL, `{ calls { nodes { id } } }`, nil)
+		if r.status != http.StatusUnauthorized || !slices.Equal(r.codes(), []string{"UNAUTHENTICATED"}) {
+			t.Fatalf("status %d codes %v", r.status, r.codes())
+		}
+		if tenants.Requests() != before {
+			t.Fatal("an unauthenticated request reached the upstream")
+		}
+	})
+
+	var wg sync.WaitGroup
+	var mismatches atomic.Int64
+	for i := range 200 {
+		wg.Go(func() {
+			key := keys[i%2]
+			body, _ := json.Marshal(map[string]string{"query": `{ calls(page: 0, pageSize: 20) { nodes { id } } }`})
+			req, _ := http.NewRequest(http.MethodPost, gql.URL+"/query", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Data struct {
+					Calls struct{ Nodes []struct{ ID string } }
+				}
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			var got []string
+			for _, n := range out.Data.Calls.Nodes {
+				got = append(got, n.ID)
+			}
+			if !slices.Equal(got, want[key]) {
+				mismatches.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := mismatches.Load(); n > 0 {
+		t.Fatalf("%d of 200 interleaved responses did not carry exactly their own tenant's data", n)
+	}
+}
+
+func TestAbuseIsRefusedBeforeAnyUpstreamRequest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	aliases := func(n int, sel string) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&b, " a%d: %s", i, sel)
+		}
+		b.WriteString(" }")
+		return b.String()
+	}
+	deepIntrospection := "{ __schema { types { fields { type" + strings.Repeat(" { ofType", 20) + " { name }" + strings.Repeat(" }", 20) + " } } } }"
+	cases := []struct {
+		name   string
+		query  string
+		code   string
+		status int
+	}{
+		{"an alias bomb", aliases(16, "calls(first: 1) { nodes { id } }"), "TOO_MANY_ALIASES", 0},
+		{"a depth bomb", deepIntrospection, "QUERY_TOO_DEEP", 0},
+		{"a huge token count", "{ calls { nodes {" + strings.Repeat(" id", 1200) + " } } }", "TOO_MANY_TOKENS", 0},
+		{"pageSize 100000", `{ calls(pageSize: 100000) { nodes { id } } }`, "BAD_USER_INPUT", 0},
+		{"fifteen full pages with transcripts", aliases(15, `calls(first: 100) { nodes { id transcript { role content toolName toolArguments } } }`), "QUERY_TOO_COMPLEX", 0},
+		{"too many directives", "{ calls { nodes {" + strings.Repeat(" id @include(if: true)", 60) + " } } }", "TOO_MANY_DIRECTIVES", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.sb.Requests()
+			r := e.do(t, tc.query, nil)
+			if !slices.Equal(r.codes(), []string{tc.code}) {
+				t.Fatalf("codes %v, want %s: %.300s", r.codes(), tc.code, r.raw)
+			}
+			if n := e.sb.Requests() - before; n != 0 {
+				t.Fatalf("%d upstream requests for a refused operation", n)
+			}
+		})
+	}
+	t.Run("an oversized body is 413", func(t *testing.T) {
+		before := e.sb.Requests()
+		body := `{"query":"{ calls { nodes { id } } }","variables":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`
+		resp, err := http.Post(e.gql.URL+"/query", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), "REQUEST_TOO_LARGE") {
+			t.Fatalf("status %d: %s", resp.StatusCode, raw)
+		}
+		if e.sb.Requests() != before {
+			t.Fatal("an oversized request reached the upstream")
+		}
+	})
+	t.Run("one full page with transcripts passes", func(t *testing.T) {
+		r := e.do(t, fullPageQuery, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%.300s", r.raw)
+		}
+	})
+	t.Run("the standard introspection query passes", func(t *testing.T) {
+		r := e.do(t, introspectionQuery, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%.300s", r.raw)
+		}
+	})
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// introspectionQuery is graphql-js's getIntrospectionQuery() as GraphiQL sends it.
+const introspectionQuery = `query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}`
+
+func TestProductionSwitchesAndRequestGuards(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(sandbox.Options{})
+	up := httptest.NewServer(sb)
+	t.Cleanup(up.Close)
+	client, _ := revox.New(up.URL, sandbox.DefaultAPIKey)
+	build := func(cfg gateway.Config) *httptest.Server {
+		cfg.Upstream, cfg.Logger = client, quietLogger()
+		s := httptest.NewServer(gateway.New(cfg))
+		t.Cleanup(s.Close)
+		return s
+	}
+
+	t.Run("introspection and suggestions can be switched off", func(t *testing.T) {
+		t.Parallel()
+		gql := build(gateway.Config{DisableIntrospection: true})
+		if r := post(t, gql.URL, `{ __schema { types { name } } }`, nil); len(r.Errors) == 0 {
+			t.Fatalf("introspection answered: %.200s", r.raw)
+		}
+		r := post(t, gql.URL, `{ calls { nodes { idd } } }`, nil)
+		if len(r.Errors) == 0 || strings.Contains(r.Errors[0].Message, "Did you mean") {
+			t.Fatalf("want an error without suggestions: %s", r.raw)
+		}
+		on := build(gateway.Config{})
+		if r := post(t, on.URL, `{ calls { nodes { idd } } }`, nil); len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "Did you mean") {
+			t.Fatalf("suggestions missing by default: %s", r.raw)
+		}
+	})
+
+	t.Run("automatic persisted queries", func(t *testing.T) {
+		t.Parallel()
+		gql := build(gateway.Config{})
+		query := `{ calls(first: 2) { nodes { id } } }`
+		hash := sha256Hex(query)
+		ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}
+		send := func(withQuery bool) response {
+			payload := map[string]any{"extensions": ext}
+			if withQuery {
+				payload["query"] = query
+			}
+			body, _ := json.Marshal(payload)
+			resp, err := http.Post(gql.URL+"/query", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r response
+			r.raw, _ = io.ReadAll(resp.Body)
+			_ = json.Unmarshal(r.raw, &r)
+			return r
+		}
+		if r := send(false); !slices.Equal(r.codes(), []string{"PERSISTED_QUERY_NOT_FOUND"}) {
+			t.Fatalf("unknown hash: %s", r.raw)
+		}
+		if r := send(true); len(r.Errors) > 0 {
+			t.Fatalf("registering: %s", r.raw)
+		}
+		if r := send(false); len(r.Errors) > 0 || !strings.Contains(string(r.raw), `"nodes"`) {
+			t.Fatalf("hash only, once registered: %s", r.raw)
+		}
+	})
+
+	t.Run("requests a browser could send cross-site without preflight are blocked", func(t *testing.T) {
+		t.Parallel()
+		gql := build(gateway.Config{})
+		q := "/query?query=" + strings.ReplaceAll("{ calls(first: 1) { nodes { id } } }", " ", "%20")
+		for _, tc := range []struct {
+			name    string
+			method  string
+			ctype   string
+			header  string
+			blocked bool
+		}{
+			{"plain GET", http.MethodGet, "", "", true},
+			{"GET with Apollo-Require-Preflight", http.MethodGet, "", "Apollo-Require-Preflight", false},
+			{"GET with X-Apollo-Operation-Name", http.MethodGet, "", "X-Apollo-Operation-Name", false},
+			{"form POST", http.MethodPost, "application/x-www-form-urlencoded", "", true},
+			{"text/plain POST", http.MethodPost, "text/plain", "", true},
+			{"JSON POST", http.MethodPost, "application/json", "", false},
+		} {
+			var body io.Reader
+			if tc.method == http.MethodPost {
+				body = strings.NewReader(`{"query":"{ calls(first: 1) { nodes { id } } }"}`)
+			}
+			req, _ := http.NewRequest(tc.method, gql.URL+q, body)
+			if tc.ctype != "" {
+				req.Header.Set("Content-Type", tc.ctype)
+			}
+			if tc.header != "" {
+				req.Header.Set(tc.header, "1")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := strings.Contains(string(raw), "CSRF_PREVENTED"); got != tc.blocked {
+				t.Fatalf("%s: blocked = %v, want %v (%d %s)", tc.name, got, tc.blocked, resp.StatusCode, raw)
+			}
+			if tc.blocked && resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("%s: status %d", tc.name, resp.StatusCode)
+			}
+		}
+	})
+
+	t.Run("the inbound rate limit answers 429 with Retry-After", func(t *testing.T) {
+		t.Parallel()
+		gql := build(gateway.Config{RateLimitRPS: 1, RateLimitBurst: 2})
+		var statuses []int
+		var retryAfter string
+		for range 3 {
+			body := strings.NewReader(`{"query":"{ calls(first: 1) { nodes { id } } }"}`)
+			resp, err := http.Post(gql.URL+"/query", "application/json", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses = append(statuses, resp.StatusCode)
+			retryAfter = resp.Header.Get("Retry-After")
+		}
+		if !slices.Equal(statuses, []int{200, 200, 429}) || retryAfter == "" {
+			t.Fatalf("statuses %v, Retry-After %q", statuses, retryAfter)
+		}
+	})
+}
+
+// FuzzQueryEndpoint posts arbitrary bodies to /query: a client's mistake is
+// never a panic nor a 5xx.
+func FuzzQueryEndpoint(f *testing.F) {
+	sb := sandbox.New(sandbox.Options{})
+	up := httptest.NewServer(sb)
+	defer up.Close()
+	client, _ := revox.New(up.URL, sandbox.DefaultAPIKey, revox.WithMaxRetries(0))
+	h := gateway.New(gateway.Config{Upstream: client, Logger: quietLogger()})
+	for _, seed := range []string{
+		`{"query":"{ calls { nodes { id } } }"}`,
+		`{"query":"{ calls(first: 3, after: \"YzE6MDow\") { edges { cursor } } }"}`,
+		`{"query":"query($p: Int) { calls(page: $p) { nodes { id } } }","variables":{"p":"x"}}`,
+		`{"query":"{ call(id: \"x\") { id } }"}`,
+		`{"query":"{ calls(statuses: [OTHER]) { nodes { id } } }"}`,
+		`{"query":"{"}`, `{}`, `[]`, `null`, `{"query": 5}`, "\xff\xfe", `{"query":"{ calls { nodes { transcript(first: -1) { content } } } }"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(req.Context(), 5*time.Second)
+		defer cancel()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req.WithContext(ctx))
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body.Bytes())
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("response is not JSON for %q: %s", body, rec.Body.Bytes())
+		}
+	})
+}
