@@ -15,12 +15,12 @@ func BenchmarkDecodeListPage(b *testing.B) {
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var page listCallsResponse
-		if err := json.Unmarshal(payload, &page); err != nil {
+		calls, err := decodeListPage(payload)
+		if err != nil {
 			b.Fatal(err)
 		}
-		if len(page.Calls) != 100 {
-			b.Fatalf("decoded %d attempts, want 100", len(page.Calls))
+		if len(calls) != 100 {
+			b.Fatalf("decoded %d attempts, want 100", len(calls))
 		}
 	}
 }

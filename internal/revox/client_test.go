@@ -2,9 +2,9 @@ package revox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"io"
 	"net"
 	"net/http"
@@ -547,7 +547,7 @@ func TestMalformedResponses(t *testing.T) {
 		name   string
 		calls  []clientCall
 		body   string
-		syntax bool // the cause is a *json.SyntaxError
+		syntax bool // the cause is the decoder's *SyntaxError
 	}{
 		{name: "truncated JSON", calls: clientCalls, body: `{"calls": [{"id": "att_1"`, syntax: true},
 		{name: "an HTML page with status 200", calls: clientCalls, body: "<html><body>Maintenance</body></html>", syntax: true},
@@ -582,9 +582,9 @@ func TestMalformedResponses(t *testing.T) {
 					if decErr.Method != http.MethodGet || decErr.Path != call.path {
 						t.Errorf("DecodeError is for %s %s, want GET %s", decErr.Method, decErr.Path, call.path)
 					}
-					var syntaxErr *json.SyntaxError
+					var syntaxErr *gojson.SyntaxError
 					if got := errors.As(err, &syntaxErr); got != tc.syntax {
-						t.Errorf("errors.As(*json.SyntaxError) = %v, want %v (cause %v)", got, tc.syntax, decErr.Err)
+						t.Errorf("errors.As(*SyntaxError) = %v, want %v (cause %v)", got, tc.syntax, decErr.Err)
 					}
 				})
 			}
