@@ -43,7 +43,7 @@ const (
 // errors. Bodies, error messages and the presenter's codes stay gqlgen's.
 func addTransports(srv *handler.Server) {
 	srv.AddTransport(overHTTP{transport.GET{}})
-	srv.AddTransport(overHTTP{transport.POST{}})
+	srv.AddTransport(overHTTP{jsonPOST{}})
 	srv.AddTransport(unsupportedRequest{})
 }
 
