@@ -51,6 +51,7 @@ type scenario struct {
 	clients  int
 	pageSize int
 	query    string // gateway scenarios
+	env      []string
 }
 
 // measurement is what one scenario measured.
@@ -69,20 +70,21 @@ type measurement struct {
 func scenarios() []scenario {
 	full, ids := workload.FullQuery, workload.IDsQuery
 	return []scenario{
-		{"a", "(a) upstream GET /call page_size=20", upstream, 1, 20, ""},
-		{"a", "(a) upstream GET /call page_size=20", upstream, 16, 20, ""},
-		{"a", "(a) upstream GET /call page_size=100", upstream, 16, 100, ""},
-		{"a", "(a) upstream GET /call page_size=20", upstream, 64, 20, ""},
-		{"b", "(b) reverse proxy page_size=20", proxy, 1, 20, ""},
-		{"b", "(b) reverse proxy page_size=20", proxy, 16, 20, ""},
-		{"b", "(b) reverse proxy page_size=100", proxy, 16, 100, ""},
-		{"b", "(b) reverse proxy page_size=20", proxy, 64, 20, ""},
-		{"c", "(c) gateway all fields pageSize=20", gateway, 1, 20, full(20)},
-		{"c", "(c) gateway all fields pageSize=20", gateway, 16, 20, full(20)},
-		{"c", "(c) gateway all fields pageSize=100", gateway, 16, 100, full(100)},
-		{"d", "(d) gateway ids only pageSize=100", gateway, 16, 100, ids(100)},
-		{"e", "(e) gateway polling, all fields pageSize=20", gateway, 64, 20, full(20)},
-		{"m", "(m) gateway all fields pageSize=100", gateway, 64, 100, full(100)},
+		{"a", "(a) upstream GET /call page_size=20", upstream, 1, 20, "", nil},
+		{"a", "(a) upstream GET /call page_size=20", upstream, 16, 20, "", nil},
+		{"a", "(a) upstream GET /call page_size=100", upstream, 16, 100, "", nil},
+		{"a", "(a) upstream GET /call page_size=20", upstream, 64, 20, "", nil},
+		{"b", "(b) reverse proxy page_size=20", proxy, 1, 20, "", nil},
+		{"b", "(b) reverse proxy page_size=20", proxy, 16, 20, "", nil},
+		{"b", "(b) reverse proxy page_size=100", proxy, 16, 100, "", nil},
+		{"b", "(b) reverse proxy page_size=20", proxy, 64, 20, "", nil},
+		{"c", "(c) gateway all fields pageSize=20", gateway, 1, 20, full(20), nil},
+		{"c", "(c) gateway all fields pageSize=20", gateway, 16, 20, full(20), nil},
+		{"c", "(c) gateway all fields pageSize=100", gateway, 16, 100, full(100), nil},
+		{"d", "(d) gateway ids only pageSize=100", gateway, 16, 100, ids(100), nil},
+		{"e0", "(e0) gateway polling, coalescing only", gateway, 64, 20, full(20), nil},
+		{"e", "(e) gateway polling, CACHE_TTL=1s", gateway, 64, 20, full(20), []string{"CACHE_TTL=1s"}},
+		{"m", "(m) gateway all fields pageSize=100", gateway, 64, 100, full(100), nil},
 	}
 }
 
@@ -289,7 +291,7 @@ func (h *harness) measure(ctx context.Context, sc scenario) (measurement, error)
 			status, _, err := get(ctx, base+"/healthz", "")
 			return err == nil && status == 200
 		}
-		env := childEnv("PORT="+port, "REVOX_API_KEY="+sandboxKey, "REVOX_BASE_URL="+up.base)
+		env := childEnv(append([]string{"PORT=" + port, "REVOX_API_KEY=" + sandboxKey, "REVOX_BASE_URL=" + up.base}, sc.env...)...)
 		srv, err = startServer(ctx, h.tmp, "gateway-"+sc.key+strconv.Itoa(sc.pageSize)+"x"+strconv.Itoa(sc.clients), "http://"+addr, h.bin("gateway"), nil, env, ready)
 		if err != nil {
 			return m, err
