@@ -51,6 +51,30 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + t.UTC().Format(time.RFC3339Nano) + `"`), nil
 }
 
+// MarshalText and UnmarshalText override those of the embedded time.Time,
+// so that text encoders (map keys, encoding/xml, flag values) follow the
+// same rules as JSON: absent is empty, not year 1, and every accepted form
+// decodes.
+func (t Time) MarshalText() ([]byte, error) {
+	if t.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(t.UTC().Format(time.RFC3339Nano)), nil
+}
+
+// UnmarshalText reads any form UnmarshalJSON reads, given without JSON
+// quoting; it never fails.
+func (t *Time) UnmarshalText(b []byte) error {
+	t.Time = time.Time{}
+	parsed, ok := ParseTimestamp([]byte(strconv.Quote(string(b))))
+	if !ok {
+		warnUnreadable("timestamp", b)
+		return nil
+	}
+	t.Time = parsed
+	return nil
+}
+
 // epochMillisThreshold separates epoch seconds from epoch milliseconds: 1e11
 // seconds is the year 5138, 1e11 milliseconds is March 1973.
 const epochMillisThreshold = 1e11

@@ -782,3 +782,21 @@ func wantRaw(t *testing.T, field string, got json.RawMessage, want string) {
 		t.Errorf("%s = %#q, want %#q", field, got, want)
 	}
 }
+
+func TestTimeTextFormsFollowTheJSONRules(t *testing.T) {
+	t.Parallel()
+	var zero Time
+	if b, _ := zero.MarshalText(); len(b) != 0 {
+		t.Fatalf("absent time as text = %q, want empty", b)
+	}
+	var got Time
+	if err := got.UnmarshalText([]byte("1771581600000")); err != nil || got.UTC().Format(time.RFC3339) != "2026-02-20T10:00:00Z" {
+		t.Fatalf("epoch millis as text = %v, %v", got, err)
+	}
+	if b, _ := got.MarshalText(); string(b) != "2026-02-20T10:00:00Z" {
+		t.Fatalf("MarshalText = %q", b)
+	}
+	if err := got.UnmarshalText([]byte("yesterday")); err != nil || !got.IsZero() {
+		t.Fatalf("unreadable text = %v, %v; want absent, no error", got, err)
+	}
+}
