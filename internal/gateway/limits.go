@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
@@ -20,6 +21,14 @@ const (
 	CodeTooManyDirectives = "TOO_MANY_DIRECTIVES"
 	CodeQueryTooComplex   = "QUERY_TOO_COMPLEX"
 )
+
+func init() {
+	// A refused operation is a request error, like a validation failure:
+	// 400 under application/graphql-response+json, no data entry.
+	for _, code := range []string{CodeTooManyTokens, CodeQueryTooDeep, CodeTooManyAliases, CodeTooManyDirectives, CodeQueryTooComplex} {
+		errcode.RegisterErrorType(code, errcode.KindProtocol)
+	}
+}
 
 // OperationLimits bound what one operation may ask, checked before any
 // resolver runs. Defaults follow GraphQL Armor where they leave

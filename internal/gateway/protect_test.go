@@ -276,6 +276,14 @@ func TestAbuseIsRefusedBeforeAnyUpstreamRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.sb.Requests()
 			r := e.do(t, tc.query, nil)
+			if tc.code != "BAD_USER_INPUT" {
+				// Refused before execution: a request error, so 400 and no
+				// data under application/graphql-response+json.
+				status, body := postAccept(t, e.gql.URL, tc.query, "application/graphql-response+json")
+				if status != http.StatusBadRequest || strings.Contains(body, `"data"`) {
+					t.Fatalf("graphql-response+json: status %d, body %.200s", status, body)
+				}
+			}
 			if !slices.Equal(r.codes(), []string{tc.code}) {
 				t.Fatalf("codes %v, want %s: %.300s", r.codes(), tc.code, r.raw)
 			}
@@ -501,4 +509,19 @@ func FuzzQueryEndpoint(f *testing.F) {
 			t.Fatalf("response is not JSON for %q: %s", body, rec.Body.Bytes())
 		}
 	})
+}
+
+func postAccept(t *testing.T, base, query, accept string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, base+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
 }
