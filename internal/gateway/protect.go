@@ -36,12 +36,17 @@ const (
 )
 
 // writeRefusal answers a request refused before execution with a GraphQL
-// error body, so clients handle it like any other error.
-func writeRefusal(w http.ResponseWriter, status int, code, msg string) {
+// error body, so clients handle it like any other error, in the media type
+// the client asked for.
+func writeRefusal(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	body, _ := json.Marshal(map[string]any{
 		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	mediaType, ok := negotiate(r.Header.Values("Accept"))
+	if !ok {
+		mediaType = mediaTypeJSON
+	}
+	w.Header().Set("Content-Type", mediaType+"; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -57,16 +62,16 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > maxBytes {
-			writeRefusal(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
 			return
 		}
 		data, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
 		if err != nil {
-			writeRefusal(w, http.StatusBadRequest, CodeBadUserInput, "request body could not be read")
+			writeRefusal(w, r, http.StatusBadRequest, CodeBadUserInput, "request body could not be read")
 			return
 		}
 		if int64(len(data)) > maxBytes {
-			writeRefusal(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(data))
@@ -94,7 +99,7 @@ func preventCSRF(next http.Handler) http.Handler {
 				return
 			}
 		}
-		writeRefusal(w, http.StatusBadRequest, CodeCSRFPrevented,
+		writeRefusal(w, r, http.StatusBadRequest, CodeCSRFPrevented,
 			"this request has been blocked as a potential cross-site request forgery: send Content-Type: application/json, or a non-empty Apollo-Require-Preflight header")
 	})
 }
@@ -107,7 +112,7 @@ func forwardCredential(next http.Handler) http.Handler {
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 512 || strings.ContainsAny(token, " \t\r\n") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="revox"`)
-			writeRefusal(w, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
+			writeRefusal(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(revox.WithCredential(r.Context(), token)))
@@ -135,7 +140,7 @@ func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
 		if delay := res.Delay(); delay > 0 {
 			res.Cancel()
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
-			writeRefusal(w, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
+			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -205,6 +205,10 @@ func TestForwardAuthKeepsTenantsApart(t *testing.T) {
 		if r.status != http.StatusUnauthorized || !slices.Equal(r.codes(), []string{"UNAUTHENTICATED"}) {
 			t.Fatalf("status %d codes %v", r.status, r.codes())
 		}
+		status, body, ctype := postAccept(t, gql.URL, `{ calls { nodes { id } } }`, "application/graphql-response+json")
+		if status != http.StatusUnauthorized || !strings.Contains(body, "UNAUTHENTICATED") || !strings.HasPrefix(ctype, "application/graphql-response+json") {
+			t.Fatalf("graphql-response+json: %d %s %s", status, ctype, body)
+		}
 		if tenants.Requests() != before {
 			t.Fatal("an unauthenticated request reached the upstream")
 		}
@@ -279,7 +283,7 @@ func TestAbuseIsRefusedBeforeAnyUpstreamRequest(t *testing.T) {
 			if tc.code != "BAD_USER_INPUT" {
 				// Refused before execution: a request error, so 400 and no
 				// data under application/graphql-response+json.
-				status, body := postAccept(t, e.gql.URL, tc.query, "application/graphql-response+json")
+				status, body, _ := postAccept(t, e.gql.URL, tc.query, "application/graphql-response+json")
 				if status != http.StatusBadRequest || strings.Contains(body, `"data"`) {
 					t.Fatalf("graphql-response+json: status %d, body %.200s", status, body)
 				}
@@ -511,7 +515,7 @@ func FuzzQueryEndpoint(f *testing.F) {
 	})
 }
 
-func postAccept(t *testing.T, base, query, accept string) (int, string) {
+func postAccept(t *testing.T, base, query, accept string) (int, string, string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req, _ := http.NewRequest(http.MethodPost, base+"/query", bytes.NewReader(body))
@@ -523,5 +527,5 @@ func postAccept(t *testing.T, base, query, accept string) (int, string) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(raw)
+	return resp.StatusCode, string(raw), resp.Header.Get("Content-Type")
 }
