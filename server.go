@@ -115,7 +115,7 @@ func run(args []string) error {
 	tel := telemetry.New()
 	client, err := revox.New(baseURL, apiKey,
 		revox.WithObserver(tel.Observer()),
-		revox.WithHTTPClient(&http.Client{Transport: tel.Transport(http.DefaultTransport)}),
+		revox.WithHTTPClient(&http.Client{Transport: tel.Transport(revox.NewTransport(cfg.MaxConcurrency))}),
 		revox.WithFirstPage(cfg.FirstPage),
 		revox.WithTimeout(cfg.Timeout),
 		revox.WithMaxBodyBytes(cfg.MaxBodyBytes),

@@ -100,7 +100,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base:      u.String(),
 		apiKey:    apiKey,
-		http:      &http.Client{Timeout: DefaultTimeout},
+		http:      &http.Client{Timeout: DefaultTimeout, Transport: NewTransport(DefaultMaxConcurrency)},
 		maxBody:   DefaultMaxBodyBytes,
 		userAgent: "revox-graphql-gateway",
 
@@ -115,7 +115,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		opt(c)
 	}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: DefaultTimeout}
+		c.http = &http.Client{Timeout: DefaultTimeout, Transport: NewTransport(DefaultMaxConcurrency)}
 	}
 	if c.timeout != nil {
 		h := *c.http
@@ -127,6 +127,17 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	}
 	c.setupResilience()
 	return c, nil
+}
+
+// NewTransport returns an HTTP transport for the upstream that keeps up to
+// conns idle connections to it. http.DefaultTransport keeps 2 per host, so
+// under concurrent load every other upstream request dialled a new
+// connection (and left one in TIME_WAIT).
+func NewTransport(conns int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(conns, 2)
+	t.MaxIdleConns = max(2*conns, 100)
+	return t
 }
 
 // FirstPage returns the upstream index of the first page.
