@@ -118,13 +118,6 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 	return p, nil
 }
 
-// Validate reports whether the arguments are acceptable, without any
-// upstream request.
-func Validate(a Args, f Filter, lim Limits) error {
-	_, err := validate(a, f, lim)
-	return err
-}
-
 // Resolve validates the arguments, loads the upstream pages the window
 // touches (concurrently) and builds the connection.
 func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want Want) (*model.CallAttemptConnection, error) {

@@ -1,0 +1,71 @@
+package model
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/revox-graphql/gateway/graph"
+)
+
+// TestEnumCodecsMatchTheSchema keeps the schema's enums and the upstream
+// spellings the marshalers know in step: a member added on one side only
+// would answer OTHER for a documented value, or fail to unmarshal.
+func TestEnumCodecsMatchTheSchema(t *testing.T) {
+	t.Parallel()
+	sdl, err := graph.ClientSDL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := gqlparser.LoadSchema(&ast.Source{Input: sdl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*enumCodec{attemptStatusCodec, resultCodec, dialErrorCodec, endedByCodec, roleCodec, orderStatusCodec, directionCodec} {
+		def := schema.Types[c.name]
+		if def == nil || def.Kind != ast.Enum {
+			t.Fatalf("schema has no enum %s", c.name)
+		}
+		var members []string
+		for _, v := range def.EnumValues {
+			if v.Name != Other {
+				members = append(members, v.Name)
+			}
+		}
+		slices.Sort(members)
+		known := slices.Sorted(slices.Values(c.members))
+		if !slices.Equal(members, known) {
+			t.Errorf("%s: schema members %v, codec members %v", c.name, members, known)
+		}
+		if def.EnumValues.ForName(Other) == nil {
+			t.Errorf("%s has no %s fallback", c.name, Other)
+		}
+	}
+}
+
+func TestEnumMarshalling(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{"ios-screening-filter": `"IOS_SCREENING_FILTER"`, "IVR": `"IVR"`, "fax": `"OTHER"`}
+	for raw, want := range cases {
+		var buf bytesWriter
+		resultCodec.marshal(raw).MarshalGQL(&buf)
+		if string(buf) != want {
+			t.Errorf("marshal(%q) = %s, want %s", raw, buf, want)
+		}
+	}
+	if v, err := resultCodec.unmarshal("IOS_SCREENING_FILTER"); err != nil || v != "ios-screening-filter" {
+		t.Errorf("unmarshal = %q, %v", v, err)
+	}
+	if _, err := resultCodec.unmarshal(Other); err == nil {
+		t.Error("OTHER was accepted as input")
+	}
+}
+
+type bytesWriter []byte
+
+func (b *bytesWriter) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	return len(p), nil
+}
