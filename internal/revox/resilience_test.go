@@ -305,9 +305,9 @@ func TestCoalescing(t *testing.T) {
 		leaver, leave := context.WithCancel(t.Context())
 		errc := make(chan error, 2)
 		go func() { _, err := c.ListCalls(leaver, onePage); errc <- err }()
-		time.Sleep(20 * time.Millisecond)
+		waitForWaiters(t, c, 1)
 		go func() { _, err := c.ListCalls(t.Context(), onePage); errc <- err }()
-		time.Sleep(20 * time.Millisecond)
+		waitForWaiters(t, c, 2)
 		leave()
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Fatalf("leaving caller got %v", err)
@@ -395,4 +395,23 @@ func TestReadyProbesReachability(t *testing.T) {
 	if err := c2.Ready(t.Context()); err == nil {
 		t.Fatal("Ready = nil for an unreachable upstream")
 	}
+}
+
+// waitForWaiters waits until the client's only flight has n callers.
+func waitForWaiters(t *testing.T, c *Client, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c.flightMu.Lock()
+		got := 0
+		for _, f := range c.flights {
+			got = f.waiters
+		}
+		c.flightMu.Unlock()
+		if got == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("the flight never had %d callers", n)
 }
