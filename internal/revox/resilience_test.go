@@ -177,7 +177,9 @@ func TestConcurrencyIsBounded(t *testing.T) {
 
 	t.Run("waiting for a slot respects the caller's context", func(t *testing.T) {
 		blocked := make(chan struct{})
+		arrived := make(chan struct{}, 2)
 		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
 			select {
 			case <-blocked:
 			case <-r.Context().Done():
@@ -187,12 +189,15 @@ func TestConcurrencyIsBounded(t *testing.T) {
 		defer close(blocked)
 		c, _ := New(slow.URL, testKey, WithMaxConcurrency(1), WithMaxRetries(0))
 		go func() { _, _ = c.ListCalls(t.Context(), ListCallsOptions{Page: 0, PageSize: 1}) }()
-		time.Sleep(20 * time.Millisecond)
+		<-arrived // the only slot is taken
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
 		_, err := c.ListCalls(ctx, ListCallsOptions{Page: 1, PageSize: 1})
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want the caller's deadline while queued", err)
+		}
+		if len(arrived) != 0 {
+			t.Fatal("the queued request reached the upstream past the concurrency bound")
 		}
 	})
 }
@@ -321,8 +326,10 @@ func TestCoalescing(t *testing.T) {
 		}
 
 		stop := make(chan struct{})
+		arrived := make(chan struct{}, 1)
 		var stopped atomic.Bool
 		srv2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
 			select {
 			case <-stop:
 			case <-r.Context().Done():
@@ -334,7 +341,7 @@ func TestCoalescing(t *testing.T) {
 		only, cancelOnly := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { _, _ = c2.ListCalls(only, onePage); close(done) }()
-		time.Sleep(20 * time.Millisecond)
+		<-arrived
 		cancelOnly()
 		<-done
 		deadline := time.Now().Add(time.Second)
