@@ -103,6 +103,9 @@ func refusal(code, format string, args ...any) *gqlerror.Error {
 // MutateOperationParameters counts tokens before the document is parsed,
 // so that a huge document costs a lexer pass, not a parse.
 func (l *operationLimiter) MutateOperationParameters(_ context.Context, params *graphql.RawParams) *gqlerror.Error {
+	if len(params.Query) <= l.limits.MaxTokens {
+		return nil // a token is at least one byte: no need to lex
+	}
 	lex := lexer.New(&ast.Source{Input: params.Query})
 	for n := 0; ; n++ {
 		tok, err := lex.ReadToken()

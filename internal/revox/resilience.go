@@ -214,9 +214,14 @@ func (c *Client) coalesce(ctx context.Context, key, path string, fn func(context
 	if ok {
 		f.waiters++
 	} else {
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var (
+			fctx   context.Context
+			cancel context.CancelFunc
+		)
 		if deadline, has := ctx.Deadline(); has {
 			fctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		} else {
+			fctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 		}
 		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 		c.flights[key] = f
