@@ -5054,6 +5054,9 @@ func (ec *executionContext) _Call(ctx context.Context, sel ast.SelectionSet, obj
 var callAttemptImplementors = []string{"CallAttempt"}
 
 func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {
+	if m := ec.fastCallAttempt(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, callAttemptImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5220,6 +5223,9 @@ func (ec *executionContext) _CallAttemptConnection(ctx context.Context, sel ast.
 var callAttemptEdgeImplementors = []string{"CallAttemptEdge"}
 
 func (ec *executionContext) _CallAttemptEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptEdge) graphql.Marshaler {
+	if m := ec.fastCallAttemptEdge(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, callAttemptEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)

@@ -18,23 +18,26 @@ const Other = "OTHER"
 // enumCodec maps an upstream enum's spellings to GraphQL member names
 // (UPPER_SNAKE: "ios-screening-filter" is IOS_SCREENING_FILTER) and back.
 type enumCodec struct {
-	name    string
-	out     map[string]graphql.Marshaler // upstream spelling -> quoted member
-	in      map[string]string            // member -> upstream spelling
-	other   graphql.Marshaler
-	members []string
+	name     string
+	out      map[string]graphql.Marshaler // upstream spelling -> quoted member
+	outBytes map[string][]byte            // the same quoted members, for appending
+	in       map[string]string            // member -> upstream spelling
+	other    graphql.Marshaler
+	members  []string
 }
 
 func newEnumCodec(name string, upstream ...string) *enumCodec {
 	c := &enumCodec{
-		name:  name,
-		out:   make(map[string]graphql.Marshaler, len(upstream)),
-		in:    make(map[string]string, len(upstream)),
-		other: quoted(Other),
+		name:     name,
+		out:      make(map[string]graphql.Marshaler, len(upstream)),
+		outBytes: make(map[string][]byte, len(upstream)),
+		in:       make(map[string]string, len(upstream)),
+		other:    quoted(Other),
 	}
 	for _, raw := range upstream {
 		member := strings.ToUpper(strings.ReplaceAll(raw, "-", "_"))
 		c.out[raw] = quoted(member)
+		c.outBytes[raw] = []byte(strconv.Quote(member))
 		c.in[member] = raw
 		c.members = append(c.members, member)
 	}
@@ -56,6 +59,14 @@ func (c *enumCodec) marshal(raw string) graphql.Marshaler {
 
 // unmarshal reads a member into its upstream spelling. OTHER stands for
 // values the schema does not know, so it cannot be sent upstream.
+// appendTo appends what marshal writes.
+func (c *enumCodec) appendTo(b []byte, raw string) []byte {
+	if q, ok := c.outBytes[raw]; ok {
+		return append(b, q...)
+	}
+	return append(b, `"`+Other+`"`...)
+}
+
 func (c *enumCodec) unmarshal(v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
@@ -172,3 +183,26 @@ func UnmarshalCallDirection(v any) (revox.Direction, error) {
 	s, err := directionCodec.unmarshal(v)
 	return revox.Direction(s), err
 }
+
+// The Append functions append to b exactly what the Marshal function of the
+// same enum writes; the executor's fast path (graph/generated/fastpath.go)
+// uses them to write without a Marshaler per value.
+
+// AppendCallAttemptStatus appends what MarshalCallAttemptStatus writes.
+func AppendCallAttemptStatus(b []byte, v revox.AttemptStatus) []byte {
+	return attemptStatusCodec.appendTo(b, string(v))
+}
+
+// AppendCallResult appends what MarshalCallResult writes.
+func AppendCallResult(b []byte, v revox.CallResult) []byte { return resultCodec.appendTo(b, string(v)) }
+
+// AppendDialError appends what MarshalDialError writes.
+func AppendDialError(b []byte, v revox.DialError) []byte {
+	return dialErrorCodec.appendTo(b, string(v))
+}
+
+// AppendEndedBy appends what MarshalEndedBy writes.
+func AppendEndedBy(b []byte, v revox.EndedBy) []byte { return endedByCodec.appendTo(b, string(v)) }
+
+// AppendTranscriptRole appends what MarshalTranscriptRole writes.
+func AppendTranscriptRole(b []byte, v revox.Role) []byte { return roleCodec.appendTo(b, string(v)) }

@@ -25,11 +25,16 @@ func MarshalDateTime(t revox.Time) graphql.Marshaler {
 	}
 	return graphql.WriterFunc(func(w io.Writer) {
 		var buf [48]byte
-		b := append(buf[:0], '"')
-		b = t.UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
-		_, _ = w.Write(b)
+		_, _ = w.Write(AppendDateTime(buf[:0], t))
 	})
+}
+
+// AppendDateTime appends what MarshalDateTime writes for a timestamp that is
+// not zero.
+func AppendDateTime(b []byte, t revox.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 // UnmarshalDateTime reads an RFC 3339 string (the schema takes no DateTime
@@ -49,10 +54,16 @@ func UnmarshalDateTime(v any) (revox.Time, error) {
 // MarshalJSON writes upstream JSON verbatim; absent or null is GraphQL null.
 // The bytes were validated when the upstream page was decoded.
 func MarshalJSON(raw json.RawMessage) graphql.Marshaler {
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+	if IsNullJSON(raw) {
 		return graphql.Null
 	}
 	return graphql.WriterFunc(func(w io.Writer) { _, _ = w.Write(raw) })
+}
+
+// IsNullJSON reports whether MarshalJSON writes null for raw; otherwise it
+// writes raw as it is.
+func IsNullJSON(raw json.RawMessage) bool {
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
 }
 
 // UnmarshalJSON accepts any JSON value as input.

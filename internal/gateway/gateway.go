@@ -63,6 +63,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Readiness answers /readyz; nil reports ready.
 	Readiness ReadinessChecker
+	// DisableFastPath leaves every field to gqlgen's generated executor
+	// (graph/generated/fastpath.go); tests compare the two.
+	DisableFastPath bool
 }
 
 // Defaults for Config.
@@ -140,6 +143,9 @@ func New(cfg Config) http.Handler {
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	srv.Use(&operationLimiter{limits: cfg.Operation})
+	if !cfg.DisableFastPath {
+		srv.Use(generated.FastPath{})
+	}
 	srv.SetErrorPresenter(presentError(cfg.Logger))
 	srv.SetRecoverFunc(recoverPanic(cfg.Logger))
 

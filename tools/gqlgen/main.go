@@ -1,7 +1,9 @@
 // Command gqlgen regenerates the GraphQL executor: gqlgen's own generation
-// (the version pinned in go.mod, configured by gqlgen.yml), then one
-// rewrite of its output: list elements are marshalled sequentially rather
-// than one goroutine each (see graph/generated/sequential.go).
+// (the version pinned in go.mod, configured by gqlgen.yml), then two
+// rewrites of its output: list elements are marshalled sequentially rather
+// than one goroutine each (see graph/generated/sequential.go), and
+// CallAttemptEdge and CallAttempt objects try the fast path first (see
+// graph/generated/fastpath.go).
 //
 //	go run ./tools/gqlgen
 package main
@@ -19,6 +21,19 @@ const (
 	concurrent = "graphql.MarshalSliceConcurrently("
 	sequential = "marshalSliceSequentially("
 )
+
+// fastPathHooks are inserted at the top of the generated marshalers of the
+// types the fast path writes.
+var fastPathHooks = []struct{ signature, hook string }{
+	{
+		"func (ec *executionContext) _CallAttemptEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptEdge) graphql.Marshaler {\n",
+		"\tif m := ec.fastCallAttemptEdge(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n",
+	},
+	{
+		"func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {\n",
+		"\tif m := ec.fastCallAttempt(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n",
+	},
+}
 
 func main() {
 	if err := run(); err != nil {
@@ -45,5 +60,11 @@ func run() error {
 		return fmt.Errorf("%s has no %s call: has gqlgen changed? revisit tools/gqlgen", path, concurrent)
 	}
 	out := bytes.ReplaceAll(src, []byte(concurrent), []byte(sequential))
+	for _, h := range fastPathHooks {
+		if bytes.Count(out, []byte(h.signature)) != 1 {
+			return fmt.Errorf("%s has no single %q: has gqlgen changed? revisit tools/gqlgen", path, h.signature)
+		}
+		out = bytes.Replace(out, []byte(h.signature), []byte(h.signature+h.hook), 1)
+	}
 	return os.WriteFile(path, out, 0o644)
 }

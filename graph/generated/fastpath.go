@@ -1,0 +1,600 @@
+// This file is written by hand; tools/gqlgen makes the generated executor
+// call it.
+
+package generated
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/revox-graphql/gateway/graph/model"
+	"github.com/revox-graphql/gateway/internal/revox"
+)
+
+// The fast path writes CallAttemptEdge, CallAttempt and TranscriptEntry
+// objects straight to JSON from a plan compiled once per selection set and
+// operation, instead of gqlgen's field-by-field execution (a FieldContext,
+// a context, a Marshaler closure and a field set per field: about 280
+// allocations per attempt with a full transcript, most of the CPU of a
+// page). Every field of these types is a struct field or a method without
+// I/O, so nothing is lost by not running them as resolvers: there is no
+// field middleware in this server (graphql.FieldInterceptor).
+//
+// It only ever answers what the generated executor would, byte for byte
+// (fastpath_test.go compares the two over the whole sandbox dataset):
+//   - a selection it does not know (a field added to the schema and not
+//     here, @defer, arguments that would be an error) compiles to no plan,
+//     and the generated code runs as before;
+//   - an object that would produce an error or a null for a non-null field
+//     is written by the generated code, which reports it with its path.
+//
+// It is enabled per operation by the FastPath extension; without it the
+// executor is gqlgen's alone.
+
+// FastPath is the handler extension that enables the fast path for every
+// operation (srv.Use(generated.FastPath{})).
+type FastPath struct{}
+
+var (
+	_ graphql.HandlerExtension     = FastPath{}
+	_ graphql.OperationInterceptor = FastPath{}
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (FastPath) ExtensionName() string { return "FastPath" }
+
+// Validate implements graphql.HandlerExtension.
+func (FastPath) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation gives the operation its own plan cache: plans depend on
+// the operation's variables (@skip/@include, transcript arguments).
+func (FastPath) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	return next(context.WithValue(ctx, planCacheKey{}, &planCache{}))
+}
+
+type planCacheKey struct{}
+
+// fastWrites counts the objects the fast path has written.
+var fastWrites atomic.Int64
+
+// FastPathWrites is the number of objects (edges, and attempts, those in
+// edges included) the fast path has written since the process started:
+// tests check with it that the fast path is taken.
+func FastPathWrites() int64 { return fastWrites.Load() }
+
+// maxPlans bounds the plans one operation keeps; past it, plans are
+// compiled for each object (still correct, only slower).
+const maxPlans = 64
+
+// selKey identifies a selection set: the collected-fields cache of gqlgen
+// keeps merged selection sets stable within an operation, and the length is
+// part of the key because merged sets can share a backing array.
+type selKey struct {
+	first *ast.Selection
+	n     int
+	edge  bool
+}
+
+// planCache holds the plans of one operation. Root fields run concurrently,
+// hence the lock.
+type planCache struct {
+	mu    sync.Mutex
+	plans map[selKey]any // *attemptPlan or *edgePlan; nil when the selection has no plan
+}
+
+func (c *planCache) lookup(k selKey) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.plans[k]
+	return p, ok
+}
+
+func (c *planCache) store(k selKey, p any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.plans == nil {
+		c.plans = make(map[selKey]any, 4)
+	}
+	if len(c.plans) < maxPlans {
+		c.plans[k] = p
+	}
+}
+
+func planCacheFrom(ctx context.Context) *planCache {
+	c, _ := ctx.Value(planCacheKey{}).(*planCache)
+	return c
+}
+
+func keyOf(sel ast.SelectionSet, edge bool) selKey {
+	return selKey{first: unsafe.SliceData(sel), n: len(sel), edge: edge}
+}
+
+// fastCallAttempt writes obj with the fast path, or returns nil when the
+// generated code must.
+func (ec *executionContext) fastCallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {
+	c := planCacheFrom(ctx)
+	if c == nil || obj == nil {
+		return nil
+	}
+	k := keyOf(sel, false)
+	cached, ok := c.lookup(k)
+	if !ok {
+		if p := ec.compileAttempt(ctx, sel); p != nil {
+			cached = p
+		}
+		c.store(k, cached)
+	}
+	p, _ := cached.(*attemptPlan)
+	if p == nil {
+		return nil
+	}
+	b, ok := p.append(make([]byte, 0, p.hint.Load()), obj)
+	if !ok {
+		return nil
+	}
+	p.observe(len(b))
+	fastWrites.Add(1)
+	return rawJSON(b)
+}
+
+// fastCallAttemptEdge is fastCallAttempt for an edge and its node.
+func (ec *executionContext) fastCallAttemptEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptEdge) graphql.Marshaler {
+	c := planCacheFrom(ctx)
+	if c == nil || obj == nil {
+		return nil
+	}
+	k := keyOf(sel, true)
+	cached, ok := c.lookup(k)
+	if !ok {
+		if p := ec.compileEdge(ctx, sel); p != nil {
+			cached = p
+		}
+		c.store(k, cached)
+	}
+	p, _ := cached.(*edgePlan)
+	if p == nil {
+		return nil
+	}
+	b, ok := p.append(make([]byte, 0, p.hint.Load()), obj)
+	if !ok {
+		return nil
+	}
+	p.observe(len(b))
+	fastWrites.Add(p.objects)
+	return rawJSON(b)
+}
+
+// rawJSON is JSON written ahead of time.
+type rawJSON []byte
+
+func (r rawJSON) MarshalGQL(w io.Writer) { _, _ = w.Write(r) }
+
+// sizeHint is the capacity an object's buffer starts with: the largest
+// object written so far with the plan, bounded.
+type sizeHint struct{ n atomic.Int64 }
+
+const maxHint = 16 << 10
+
+func (h *sizeHint) Load() int { return int(h.n.Load()) }
+
+func (h *sizeHint) observe(n int) {
+	if n > maxHint {
+		n = maxHint
+	}
+	for {
+		old := h.n.Load()
+		if int64(n) <= old || h.n.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
+}
+
+type attemptFieldKind uint8
+
+const (
+	aTypename attemptFieldKind = iota
+	aID
+	aPhoneNumber
+	aStatus
+	aStatusRaw
+	aResult
+	aResultRaw
+	aDialError
+	aDialErrorRaw
+	aStartedAt
+	aAnsweredAt
+	aEndedAt
+	aDurationSeconds
+	aRecordingURL
+	aEndReason
+	aEndedBy
+	aEndedByRaw
+	aStructuredOutput
+	aTranscript
+	aTranscriptLength
+)
+
+// attemptFields are the CallAttempt fields the fast path writes: every
+// field of the type (TestFastPathCoversEveryField).
+var attemptFields = map[string]attemptFieldKind{
+	"__typename":       aTypename,
+	"id":               aID,
+	"phoneNumber":      aPhoneNumber,
+	"status":           aStatus,
+	"statusRaw":        aStatusRaw,
+	"result":           aResult,
+	"resultRaw":        aResultRaw,
+	"dialError":        aDialError,
+	"dialErrorRaw":     aDialErrorRaw,
+	"startedAt":        aStartedAt,
+	"answeredAt":       aAnsweredAt,
+	"endedAt":          aEndedAt,
+	"durationSeconds":  aDurationSeconds,
+	"recordingUrl":     aRecordingURL,
+	"endReason":        aEndReason,
+	"endedBy":          aEndedBy,
+	"endedByRaw":       aEndedByRaw,
+	"structuredOutput": aStructuredOutput,
+	"transcript":       aTranscript,
+	"transcriptLength": aTranscriptLength,
+}
+
+type entryFieldKind uint8
+
+const (
+	eTypename entryFieldKind = iota
+	eRole
+	eRoleRaw
+	eContent
+	eToolName
+	eToolArguments
+	eToolIsError
+)
+
+// entryFields are the TranscriptEntry fields the fast path writes.
+var entryFields = map[string]entryFieldKind{
+	"__typename":    eTypename,
+	"role":          eRole,
+	"roleRaw":       eRoleRaw,
+	"content":       eContent,
+	"toolName":      eToolName,
+	"toolArguments": eToolArguments,
+	"toolIsError":   eToolIsError,
+}
+
+type attemptField struct {
+	key  []byte // "alias":
+	kind attemptFieldKind
+	// transcript's arguments and selection
+	roles       []revox.Role
+	first, last *int
+	entry       []entryField
+}
+
+type entryField struct {
+	key  []byte
+	kind entryFieldKind
+}
+
+type attemptPlan struct {
+	fields []attemptField
+	hint   sizeHint
+}
+
+type edgePlan struct {
+	fields  []edgeField
+	hint    sizeHint
+	objects int64 // the edge, and its node when selected
+}
+
+type edgeField struct {
+	key  []byte
+	kind uint8 // 0 __typename, 1 cursor, 2 node
+	node *attemptPlan
+}
+
+// collect is graphql.CollectFields, refusing @defer and keeping the first of
+// fields with the same alias as marshalFieldSet does.
+func collect(oc *graphql.OperationContext, sel ast.SelectionSet, implementors []string) ([]graphql.CollectedField, bool) {
+	fields := graphql.CollectFields(oc, sel, implementors)
+	for i, f := range fields {
+		if len(f.Deferrables) > 0 {
+			return nil, false
+		}
+		for _, g := range fields[:i] {
+			if g.Alias == f.Alias {
+				return nil, false
+			}
+		}
+	}
+	return fields, true
+}
+
+func fieldKey(alias string) []byte {
+	return append(appendString(nil, alias), ':')
+}
+
+func (ec *executionContext) compileAttempt(ctx context.Context, sel ast.SelectionSet) *attemptPlan {
+	fields, ok := collect(ec.OperationContext, sel, callAttemptImplementors)
+	if !ok {
+		return nil
+	}
+	p := &attemptPlan{fields: make([]attemptField, 0, len(fields))}
+	for _, f := range fields {
+		kind, ok := attemptFields[f.Name]
+		if !ok {
+			return nil
+		}
+		af := attemptField{key: fieldKey(f.Alias), kind: kind}
+		if kind == aTranscript {
+			args, err := ec.field_CallAttempt_transcript_args(ctx, f.ArgumentMap(ec.Variables))
+			if err != nil {
+				return nil
+			}
+			af.roles, _ = args["roles"].([]revox.Role)
+			af.first, _ = args["first"].(*int)
+			af.last, _ = args["last"].(*int)
+			// Arguments TranscriptTurns refuses are reported by the
+			// generated code.
+			if _, err := (&model.CallAttempt{}).TranscriptTurns(af.roles, af.first, af.last); err != nil {
+				return nil
+			}
+			entries, ok := collect(ec.OperationContext, f.Selections, transcriptEntryImplementors)
+			if !ok {
+				return nil
+			}
+			for _, e := range entries {
+				ek, ok := entryFields[e.Name]
+				if !ok {
+					return nil
+				}
+				af.entry = append(af.entry, entryField{key: fieldKey(e.Alias), kind: ek})
+			}
+		}
+		p.fields = append(p.fields, af)
+	}
+	return p
+}
+
+func (ec *executionContext) compileEdge(ctx context.Context, sel ast.SelectionSet) *edgePlan {
+	fields, ok := collect(ec.OperationContext, sel, callAttemptEdgeImplementors)
+	if !ok {
+		return nil
+	}
+	p := &edgePlan{fields: make([]edgeField, 0, len(fields)), objects: 1}
+	for _, f := range fields {
+		ef := edgeField{key: fieldKey(f.Alias)}
+		switch f.Name {
+		case "__typename":
+			ef.kind = 0
+		case "cursor":
+			ef.kind = 1
+		case "node":
+			ef.kind = 2
+			if ef.node = ec.compileAttempt(ctx, f.Selections); ef.node == nil {
+				return nil
+			}
+			p.objects++
+		default:
+			return nil
+		}
+		p.fields = append(p.fields, ef)
+	}
+	return p
+}
+
+func (p *attemptPlan) observe(n int) { p.hint.observe(n) }
+func (p *edgePlan) observe(n int)    { p.hint.observe(n) }
+
+func (p *edgePlan) append(b []byte, e *model.CallAttemptEdge) ([]byte, bool) {
+	b = append(b, '{')
+	for i := range p.fields {
+		f := &p.fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f.key...)
+		switch f.kind {
+		case 0:
+			b = append(b, `"CallAttemptEdge"`...)
+		case 1:
+			b = appendString(b, e.Cursor)
+		case 2:
+			if e.Node == nil {
+				return nil, false
+			}
+			var ok bool
+			if b, ok = f.node.append(b, e.Node); !ok {
+				return nil, false
+			}
+		}
+	}
+	return append(b, '}'), true
+}
+
+func (p *attemptPlan) append(b []byte, a *model.CallAttempt) ([]byte, bool) {
+	b = append(b, '{')
+	for i := range p.fields {
+		f := &p.fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f.key...)
+		switch f.kind {
+		case aTypename:
+			b = append(b, `"CallAttempt"`...)
+		case aID:
+			b = appendString(b, a.ID)
+		case aPhoneNumber:
+			b = appendString(b, a.PhoneNumber)
+		case aStatus:
+			b = model.AppendCallAttemptStatus(b, a.Status)
+		case aStatusRaw:
+			b = appendString(b, string(a.Status))
+		case aResult:
+			if a.Result == nil {
+				b = append(b, "null"...)
+			} else {
+				b = model.AppendCallResult(b, *a.Result)
+			}
+		case aResultRaw:
+			b = appendOptString(b, (*string)(a.Result))
+		case aDialError:
+			if a.DialError == nil {
+				b = append(b, "null"...)
+			} else {
+				b = model.AppendDialError(b, *a.DialError)
+			}
+		case aDialErrorRaw:
+			b = appendOptString(b, (*string)(a.DialError))
+		case aStartedAt:
+			b = appendTime(b, a.StartedAt)
+		case aAnsweredAt:
+			b = appendTime(b, a.AnsweredAt)
+		case aEndedAt:
+			b = appendTime(b, a.EndedAt)
+		case aDurationSeconds:
+			d := a.DurationSeconds()
+			if d == nil {
+				b = append(b, "null"...)
+				break
+			}
+			if !isFinite(*d) {
+				return nil, false // the generated code reports it
+			}
+			b = strconv.AppendFloat(b, *d, 'g', -1, 64)
+		case aRecordingURL:
+			b = appendOptString(b, a.RecordingURL)
+		case aEndReason:
+			b = appendOptString(b, a.EndReason)
+		case aEndedBy:
+			if a.EndedBy == nil {
+				b = append(b, "null"...)
+			} else {
+				b = model.AppendEndedBy(b, *a.EndedBy)
+			}
+		case aEndedByRaw:
+			b = appendOptString(b, (*string)(a.EndedBy))
+		case aStructuredOutput:
+			b = appendJSON(b, a.StructuredOutput)
+		case aTranscript:
+			turns, err := a.TranscriptTurns(f.roles, f.first, f.last)
+			if err != nil {
+				return nil, false
+			}
+			if turns == nil {
+				b = append(b, "null"...)
+				break
+			}
+			b = append(b, '[')
+			for j, t := range turns {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendEntry(b, f.entry, t)
+			}
+			b = append(b, ']')
+		case aTranscriptLength:
+			b = strconv.AppendInt(b, int64(a.TranscriptLength()), 10)
+		}
+	}
+	return append(b, '}'), true
+}
+
+func appendEntry(b []byte, fields []entryField, e *model.TranscriptEntry) []byte {
+	b = append(b, '{')
+	for i := range fields {
+		f := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f.key...)
+		switch f.kind {
+		case eTypename:
+			b = append(b, `"TranscriptEntry"`...)
+		case eRole:
+			b = model.AppendTranscriptRole(b, e.Role)
+		case eRoleRaw:
+			b = appendString(b, string(e.Role))
+		case eContent:
+			b = appendString(b, e.Content)
+		case eToolName:
+			b = appendOptString(b, e.ToolName)
+		case eToolArguments:
+			b = appendJSON(b, e.ToolArguments)
+		case eToolIsError:
+			switch {
+			case e.ToolIsError == nil:
+				b = append(b, "null"...)
+			case *e.ToolIsError:
+				b = append(b, "true"...)
+			default:
+				b = append(b, "false"...)
+			}
+		}
+	}
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t revox.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	return model.AppendDateTime(b, t)
+}
+
+func appendJSON(b []byte, raw []byte) []byte {
+	if model.IsNullJSON(raw) {
+		return append(b, "null"...)
+	}
+	return append(b, raw...)
+}
+
+func appendOptString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
+}
+
+func isFinite(f float64) bool { return f-f == 0 }
+
+const hexDigits = "0123456789ABCDEF"
+
+// appendString quotes s as graphql.MarshalString does: only ", \ and control
+// characters are escaped, every other byte is copied.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '\t':
+			b = append(b, `\t`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
