@@ -125,6 +125,19 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 	if err != nil {
 		return nil, err
 	}
+	if !p.backward && p.start == 0 {
+		// The first window is one upstream page holding exactly what it
+		// needs, one attempt more when hasNextPage is asked: one request
+		// instead of a window and a look-ahead page, and no attempt decoded
+		// in vain. Page 0 is what most clients ask for most often.
+		size := p.count
+		if want.HasNextPage {
+			size++
+		}
+		if size >= 1 && size <= lim.UpstreamPageSize {
+			p.pageSize = size
+		}
+	}
 	w := &walker{ctx: ctx, src: src, size: p.pageSize, pages: map[int]*pageLoad{}}
 	if p.fromEnd {
 		total, err := w.total()

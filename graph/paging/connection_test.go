@@ -186,14 +186,59 @@ func TestLookAheadOnlyWhenAskedAndNeeded(t *testing.T) {
 	t.Run("window ends inside a page: answer known without a request", func(t *testing.T) {
 		t.Parallel()
 		l := &fakeList{n: 40}
-		conn, err := Resolve(t.Context(), l.source(), Args{First: ptr(5)}, f, testLimits, wantAll)
-		if err != nil || !conn.PageInfo.HasNextPage || conn.PageInfo.HasPreviousPage {
+		conn, err := Resolve(t.Context(), l.source(), Args{First: ptr(5), After: ptr(EncodeCursor(11, f))}, f, testLimits, wantAll)
+		if err != nil || !conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage || conn.Edges[0].Node.ID != "a12" {
 			t.Fatalf("info = %+v, %v", conn.PageInfo, err)
 		}
-		if !slices.Equal(l.loads, []string{"0/10"}) {
+		if !slices.Equal(l.loads, []string{"1/10"}) {
 			t.Fatalf("loads = %v", l.loads)
 		}
 	})
+}
+
+func TestFirstWindowIsOneExactUpstreamPage(t *testing.T) {
+	t.Parallel()
+	f := mustFilter(t)
+	for _, tc := range []struct {
+		name      string
+		n         int
+		args      Args
+		want      Want
+		loads     []string
+		edges     int
+		hasNext   bool
+		lastEdgeN string
+	}{
+		{"page 0 with hasNextPage: one more attempt", 40, Args{Page: ptr(0), PageSize: ptr(5)}, Want{HasNextPage: true}, []string{"0/6"}, 5, true, "a4"},
+		{"page 0 with hasNextPage, list of exactly the page", 5, Args{Page: ptr(0), PageSize: ptr(5)}, Want{HasNextPage: true}, []string{"0/6"}, 5, false, "a4"},
+		{"page 0 without hasNextPage: the page", 40, Args{Page: ptr(0), PageSize: ptr(5)}, Want{}, []string{"0/5"}, 5, false, "a4"},
+		{"first without after", 40, Args{First: ptr(3)}, wantAll, []string{"0/4"}, 3, true, "a2"},
+		{"first: 0 with hasNextPage: one attempt", 40, Args{First: ptr(0)}, wantAll, []string{"0/1"}, 0, true, ""},
+		{"first: 0 without hasNextPage: no request", 40, Args{First: ptr(0)}, Want{}, nil, 0, false, ""},
+		// The exact page would be larger than REVOX_PAGE_SIZE (10 here):
+		// page mode keeps its own page and looks ahead, cursor mode cuts
+		// from upstream pages.
+		{"page 0 larger than the upstream page size", 40, Args{Page: ptr(0), PageSize: ptr(10)}, Want{HasNextPage: true}, []string{"0/10", "1/10"}, 10, true, "a9"},
+		{"first larger than the upstream page size", 40, Args{First: ptr(12)}, Want{HasNextPage: true}, []string{"0/10", "1/10"}, 12, true, "a11"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := &fakeList{n: tc.n}
+			conn, err := Resolve(t.Context(), l.source(), tc.args, f, testLimits, tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(l.loads, tc.loads) {
+				t.Fatalf("loads = %v, want %v", l.loads, tc.loads)
+			}
+			if len(conn.Edges) != tc.edges || conn.PageInfo.HasNextPage != tc.hasNext {
+				t.Fatalf("%d edges, hasNextPage %v; want %d, %v", len(conn.Edges), conn.PageInfo.HasNextPage, tc.edges, tc.hasNext)
+			}
+			if tc.edges > 0 && conn.Edges[tc.edges-1].Node.ID != tc.lastEdgeN {
+				t.Fatalf("last edge %s, want %s", conn.Edges[tc.edges-1].Node.ID, tc.lastEdgeN)
+			}
+		})
+	}
 }
 
 func TestStraddlingWindowLoadsPagesConcurrently(t *testing.T) {
