@@ -47,6 +47,7 @@ type config struct {
 	CSRFPrevention  bool
 	RateLimitRPS    float64
 	RateLimitBurst  int
+	MaxInFlight     int
 	ShutdownGrace   time.Duration
 	RequestTimeout  time.Duration
 }
@@ -119,6 +120,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		APQCacheSize:        integer("APQ_CACHE_SIZE", gateway.DefaultAPQCacheSize, 1, 1<<20),
 		CSRFPrevention:      boolean("CSRF_PREVENTION", true),
 		RateLimitBurst:      integer("RATE_LIMIT_BURST", 0, 0, 1<<20),
+		MaxInFlight:         integer("MAX_IN_FLIGHT", gateway.DefaultMaxInFlight, 1, 1<<20),
 		ShutdownGrace:       duration("SHUTDOWN_GRACE", 20*time.Second),
 		RequestTimeout:      duration("REQUEST_TIMEOUT", gateway.DefaultRequestTimeout),
 		MaxBodyBytes:        int64(integer("REVOX_MAX_BODY_BYTES", revox.DefaultMaxBodyBytes, 1<<10, 1<<30)),

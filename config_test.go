@@ -20,7 +20,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if !c.Sandbox || c.Port != "8080" || c.AuthMode != gateway.AuthServer || c.MaxRetries != 2 ||
 		c.Timeout != 10*time.Second || c.MaxConcurrency != 32 || c.MaxAliases != 15 || c.RequestMaxBytes != 1<<20 ||
-		!c.Introspection || !c.CSRFPrevention || c.RateLimitRPS != 0 || c.CacheTTL != 0 || c.UpstreamPageSize != 100 {
+		!c.Introspection || !c.CSRFPrevention || c.RateLimitRPS != 0 || c.CacheTTL != 0 || c.UpstreamPageSize != 100 || c.MaxInFlight != 1024 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	c, err = loadConfig(env(map[string]string{"REVOX_API_KEY": "sk_live"}))
@@ -39,11 +39,12 @@ func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
 		"RATE_LIMIT_RPS":   "lots",
 		"INTROSPECTION":    "maybe",
 		"REVOX_FIRST_PAGE": "2",
+		"MAX_IN_FLIGHT":    "0",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE"} {
+	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -155,6 +155,7 @@ func run(args []string) error {
 		DisableCSRFPrevention: !cfg.CSRFPrevention,
 		RateLimitRPS:          cfg.RateLimitRPS,
 		RateLimitBurst:        cfg.RateLimitBurst,
+		MaxInFlight:           cfg.MaxInFlight,
 	})
 
 	srv := &http.Server{

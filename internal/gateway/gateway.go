@@ -58,6 +58,9 @@ type Config struct {
 	RateLimitRPS float64
 	// RateLimitBurst is the burst allowed above RateLimitRPS (default 2×RPS).
 	RateLimitBurst int
+	// MaxInFlight bounds the GraphQL requests served at once; beyond it
+	// requests are refused with 503 OVERLOADED (default 1024).
+	MaxInFlight int
 	// RequestTimeout is the deadline of one GraphQL request, retries
 	// included (default 30s).
 	RequestTimeout time.Duration
@@ -77,6 +80,7 @@ const (
 	DefaultMaxBodyBytes        = 1 << 20
 	DefaultAPQCacheSize        = 1000
 	DefaultRequestTimeout      = 30 * time.Second
+	DefaultMaxInFlight         = 1024
 )
 
 func (c *Config) withDefaults() {
@@ -117,6 +121,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.APQCacheSize == 0 {
 		c.APQCacheSize = DefaultAPQCacheSize
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.RateLimitBurst == 0 {
 		c.RateLimitBurst = max(int(2*c.RateLimitRPS), 1)
@@ -186,6 +193,9 @@ func protectQuery(cfg Config, next http.Handler) http.Handler {
 	if !cfg.DisableCSRFPrevention {
 		h = preventCSRF(h)
 	}
+	// Before the body is read, so that bodies count too; after the rate
+	// limit, so that refused requests take no slot.
+	h = limitInFlight(cfg.MaxInFlight, h)
 	if cfg.RateLimitRPS > 0 {
 		h = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, h)
 	}

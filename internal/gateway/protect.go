@@ -25,6 +25,7 @@ const (
 	CodeRequestTooLarge = "REQUEST_TOO_LARGE"
 	CodeCSRFPrevented   = "CSRF_PREVENTED"
 	CodeRateLimited     = "RATE_LIMITED"
+	CodeOverloaded      = "OVERLOADED"
 )
 
 // Auth modes.
@@ -143,6 +144,27 @@ func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
 			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitInFlight answers 503 with Retry-After when n requests are already
+// being served, at once rather than queueing them. A request's memory is
+// bounded (body limit, operation limits, page sizes: about 0.5 MiB for a
+// full 100-attempt page, BENCHMARKS.md), and this bounds how many of them
+// the process holds.
+func limitInFlight(n int, next http.Handler) http.Handler {
+	slots := make(chan struct{}, n)
+	msg := "the gateway is serving its maximum of " + strconv.Itoa(n) + " requests at once; retry later"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeRefusal(w, r, http.StatusServiceUnavailable, CodeOverloaded, msg)
+			return
+		}
+		defer func() { <-slots }()
 		next.ServeHTTP(w, r)
 	})
 }

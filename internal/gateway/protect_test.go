@@ -529,3 +529,75 @@ func postAccept(t *testing.T, base, query, accept string) (int, string, string) 
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw), resp.Header.Get("Content-Type")
 }
+
+// blockingUpstream holds every ListCalls until release is closed, telling
+// entered about each one.
+type blockingUpstream struct {
+	entered chan struct{}
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (u *blockingUpstream) ListCalls(ctx context.Context, _ revox.ListCallsOptions) ([]revox.CallAttempt, error) {
+	u.calls.Add(1)
+	u.entered <- struct{}{}
+	select {
+	case <-u.release:
+		return []revox.CallAttempt{{ID: "att_1", Status: revox.AttemptCompleted}}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (u *blockingUpstream) GetCall(context.Context, string) (*revox.CallOrder, error) {
+	return nil, &revox.APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/x", Message: "not found"}
+}
+
+func TestRequestsBeyondMaxInFlightAreRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	up := &blockingUpstream{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: up, Logger: quietLogger(), MaxInFlight: 2}))
+	t.Cleanup(gql.Close)
+	query := `{ calls(first: 1) { nodes { id } } }`
+
+	var wg sync.WaitGroup
+	held := make([]response, 2)
+	for i := range held {
+		wg.Go(func() { held[i] = post(t, gql.URL, query, nil) })
+	}
+	for range held {
+		<-up.entered // both requests are being served
+	}
+
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, gql.URL+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var refused response
+	_ = json.Unmarshal(raw, &refused)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" ||
+		!slices.Equal(refused.codes(), []string{gateway.CodeOverloaded}) {
+		t.Fatalf("third request: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), raw)
+	}
+	if n := up.calls.Load(); n != 2 {
+		t.Fatalf("%d upstream calls, want the 2 held ones only", n)
+	}
+
+	close(up.release)
+	wg.Wait()
+	for i, r := range held {
+		if len(r.Errors) > 0 || r.status != http.StatusOK {
+			t.Fatalf("held request %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	// The slots are free again.
+	if r := post(t, gql.URL, query, nil); len(r.Errors) > 0 {
+		t.Fatalf("after release: %s", r.raw)
+	}
+}
