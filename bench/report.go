@@ -214,15 +214,18 @@ func benchPageSize(name string) int {
 }
 
 var benchScenario = map[string]string{
-	"BenchmarkUpstream/pageSize=20":         "(a)",
-	"BenchmarkUpstream/pageSize=100":        "(a)",
-	"BenchmarkReverseProxy/pageSize=20":     "(b)",
-	"BenchmarkReverseProxy/pageSize=100":    "(b)",
-	"BenchmarkGatewayFull/pageSize=20":      "(c)",
-	"BenchmarkGatewayFull/pageSize=100":     "(c)",
-	"BenchmarkGatewayIDs/pageSize=100":      "(d)",
-	"BenchmarkCallsFirst100FullTranscripts": "internal/gateway, first: 100, all fields",
-	"BenchmarkCallsFirst100IDsOnly":         "internal/gateway, first: 100, ids",
+	"BenchmarkUpstream/pageSize=20":          "(a)",
+	"BenchmarkUpstream/pageSize=100":         "(a)",
+	"BenchmarkReverseProxy/pageSize=20":      "(b)",
+	"BenchmarkReverseProxy/pageSize=100":     "(b)",
+	"BenchmarkGatewayFull/pageSize=20":       "(c)",
+	"BenchmarkGatewayFull/pageSize=100":      "(c)",
+	"BenchmarkGatewayIDs/pageSize=100":       "(d)",
+	"BenchmarkGatewayWarm/full/pageSize=20":  "(c), handler only, upstream page cached",
+	"BenchmarkGatewayWarm/full/pageSize=100": "(c), handler only, upstream page cached",
+	"BenchmarkGatewayWarm/ids/pageSize=100":  "(d), handler only, upstream page cached",
+	"BenchmarkCallsFirst100FullTranscripts":  "internal/gateway, first: 100, all fields",
+	"BenchmarkCallsFirst100IDsOnly":          "internal/gateway, first: 100, ids",
 }
 
 func printBenchTable(rs []benchResult, err error) {

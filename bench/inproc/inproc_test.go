@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/revox-graphql/gateway/bench/internal/revproxy"
 	"github.com/revox-graphql/gateway/bench/internal/workload"
@@ -116,4 +117,67 @@ func roundTrip(b *testing.B, c *http.Client, req *http.Request, buf *bytes.Buffe
 	if resp.StatusCode != http.StatusOK || reject != nil && bytes.Contains(buf.Bytes(), reject) {
 		b.Fatalf("status %d: %.300s", resp.StatusCode, buf.Bytes())
 	}
+}
+
+// BenchmarkGatewayWarm is the gateway's own cost per request: the handler
+// called directly (no sockets), its client caching the upstream page
+// (CACHE_TTL), so that no upstream request nor decoding is counted, as
+// under load, where coalescing shares them between requests.
+func BenchmarkGatewayWarm(b *testing.B) {
+	for _, tc := range []struct{ name, query string }{
+		{"full/pageSize=20", workload.FullQuery(20)},
+		{"full/pageSize=100", workload.FullQuery(100)},
+		{"ids/pageSize=100", workload.IDsQuery(100)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			up := httptest.NewServer(sandbox.New(sandbox.Options{}))
+			defer up.Close()
+			client, err := revox.New(up.URL, sandbox.DefaultAPIKey, revox.WithCache(time.Hour, 16))
+			if err != nil {
+				b.Fatal(err)
+			}
+			quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+			h := gateway.New(gateway.Config{Upstream: client, Logger: quiet})
+			body := workload.Body(tc.query)
+			var w discardWriter
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				w.reset()
+				h.ServeHTTP(&w, req)
+				if w.status != http.StatusOK || w.errors {
+					b.Fatalf("status %d, errors in the response", w.status)
+				}
+			}
+		})
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps the status and whether the
+// body holds "errors", and nothing else.
+type discardWriter struct {
+	header http.Header
+	status int
+	errors bool
+}
+
+func (w *discardWriter) reset() {
+	w.header, w.status, w.errors = http.Header{}, 0, false
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+
+func (w *discardWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	if bytes.Contains(p, []byte(`"errors"`)) {
+		w.errors = true
+	}
+	return len(p), nil
 }

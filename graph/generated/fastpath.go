@@ -116,83 +116,168 @@ func keyOf(sel ast.SelectionSet, edge bool) selKey {
 	return selKey{first: unsafe.SliceData(sel), n: len(sel), edge: edge}
 }
 
-// fastCallAttempt writes obj with the fast path, or returns nil when the
-// generated code must.
-func (ec *executionContext) fastCallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {
+// plan returns the plan of sel in this operation (compiling it on first
+// use), or nil when the fast path is off or the selection has no plan.
+func (ec *executionContext) plan(ctx context.Context, sel ast.SelectionSet, edge bool) any {
 	c := planCacheFrom(ctx)
-	if c == nil || obj == nil {
+	if c == nil {
 		return nil
 	}
-	k := keyOf(sel, false)
-	cached, ok := c.lookup(k)
-	if !ok {
-		if p := ec.compileAttempt(ctx, sel); p != nil {
-			cached = p
-		}
-		c.store(k, cached)
+	k := keyOf(sel, edge)
+	if p, ok := c.lookup(k); ok {
+		return p
 	}
-	p, _ := cached.(*attemptPlan)
+	var p any
+	if edge {
+		if ep := ec.compileEdge(ctx, sel); ep != nil {
+			p = ep
+		}
+	} else if ap := ec.compileAttempt(ctx, sel); ap != nil {
+		p = ap
+	}
+	c.store(k, p)
+	return p
+}
+
+// fastCallAttempt returns the fast path's Marshaler of obj, or nil when
+// the generated code must write it.
+func (ec *executionContext) fastCallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {
+	p, _ := ec.plan(ctx, sel, false).(*attemptPlan)
+	if p == nil || obj == nil || !p.check(obj) {
+		return nil
+	}
+	fastWrites.Add(1)
+	return &attemptWriter{p: p, one: obj}
+}
+
+// fastCallAttempts is fastCallAttempt for a list, [CallAttempt!]!: one
+// Marshaler for the list, no context, closure or Marshaler per element. If
+// the fast path cannot write an element, the generated code writes the list.
+func (ec *executionContext) fastCallAttempts(ctx context.Context, sel ast.SelectionSet, v []*model.CallAttempt) graphql.Marshaler {
+	p, _ := ec.plan(ctx, sel, false).(*attemptPlan)
 	if p == nil {
 		return nil
 	}
-	b, ok := p.append(make([]byte, 0, p.hint.Load()), obj)
-	if !ok {
-		return nil
+	for _, a := range v {
+		if a == nil || !p.check(a) {
+			return nil
+		}
 	}
-	p.observe(len(b))
-	fastWrites.Add(1)
-	return rawJSON(b)
+	fastWrites.Add(int64(len(v)))
+	return &attemptWriter{p: p, list: v}
 }
 
 // fastCallAttemptEdge is fastCallAttempt for an edge and its node.
 func (ec *executionContext) fastCallAttemptEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptEdge) graphql.Marshaler {
-	c := planCacheFrom(ctx)
-	if c == nil || obj == nil {
+	p, _ := ec.plan(ctx, sel, true).(*edgePlan)
+	if p == nil || obj == nil || !p.check(obj) {
 		return nil
 	}
-	k := keyOf(sel, true)
-	cached, ok := c.lookup(k)
-	if !ok {
-		if p := ec.compileEdge(ctx, sel); p != nil {
-			cached = p
-		}
-		c.store(k, cached)
-	}
-	p, _ := cached.(*edgePlan)
+	fastWrites.Add(p.objects)
+	return &edgeWriter{p: p, list: []model.CallAttemptEdge{*obj}, one: true}
+}
+
+// fastCallAttemptEdges is fastCallAttempts for [CallAttemptEdge!]!.
+func (ec *executionContext) fastCallAttemptEdges(ctx context.Context, sel ast.SelectionSet, v []model.CallAttemptEdge) graphql.Marshaler {
+	p, _ := ec.plan(ctx, sel, true).(*edgePlan)
 	if p == nil {
 		return nil
 	}
-	b, ok := p.append(make([]byte, 0, p.hint.Load()), obj)
-	if !ok {
-		return nil
+	for i := range v {
+		if !p.check(&v[i]) {
+			return nil
+		}
 	}
-	p.observe(len(b))
-	fastWrites.Add(p.objects)
-	return rawJSON(b)
+	fastWrites.Add(p.objects * int64(len(v)))
+	return &edgeWriter{p: p, list: v}
 }
 
-// rawJSON is JSON written ahead of time.
-type rawJSON []byte
+// The writers write when the response is written, straight into it through
+// a pooled scratch buffer: the objects are not held as bytes meanwhile.
+// check has run on every object, so writing cannot fail.
 
-func (r rawJSON) MarshalGQL(w io.Writer) { _, _ = w.Write(r) }
+type attemptWriter struct {
+	p    *attemptPlan
+	one  *model.CallAttempt // a single object, or
+	list []*model.CallAttempt
+}
 
-// sizeHint is the capacity an object's buffer starts with: the largest
-// object written so far with the plan, bounded.
-type sizeHint struct{ n atomic.Int64 }
-
-const maxHint = 16 << 10
-
-func (h *sizeHint) Load() int { return int(h.n.Load()) }
-
-func (h *sizeHint) observe(n int) {
-	if n > maxHint {
-		n = maxHint
+func (aw *attemptWriter) MarshalGQL(w io.Writer) {
+	sw := newScratchWriter(w)
+	if aw.one != nil {
+		sw.b = aw.p.append(sw.b, aw.one)
+		sw.close()
+		return
 	}
-	for {
-		old := h.n.Load()
-		if int64(n) <= old || h.n.CompareAndSwap(old, int64(n)) {
-			return
+	sw.b = append(sw.b, '[')
+	for i, a := range aw.list {
+		if i > 0 {
+			sw.b = append(sw.b, ',')
 		}
+		sw.b = aw.p.append(sw.b, a)
+		sw.flushIfFull()
+	}
+	sw.b = append(sw.b, ']')
+	sw.close()
+}
+
+type edgeWriter struct {
+	p    *edgePlan
+	list []model.CallAttemptEdge
+	one  bool // list holds a single edge, written as an object
+}
+
+func (ew *edgeWriter) MarshalGQL(w io.Writer) {
+	sw := newScratchWriter(w)
+	if ew.one {
+		sw.b = ew.p.append(sw.b, &ew.list[0])
+		sw.close()
+		return
+	}
+	sw.b = append(sw.b, '[')
+	for i := range ew.list {
+		if i > 0 {
+			sw.b = append(sw.b, ',')
+		}
+		sw.b = ew.p.append(sw.b, &ew.list[i])
+		sw.flushIfFull()
+	}
+	sw.b = append(sw.b, ']')
+	sw.close()
+}
+
+// scratchWriter appends into a pooled buffer and passes it on to w in
+// pieces of about flushAt bytes.
+type scratchWriter struct {
+	w   io.Writer
+	buf *[]byte
+	b   []byte
+}
+
+const (
+	flushAt       = 16 << 10
+	maxPooledSize = 64 << 10
+)
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+flushAt/2); return &b }}
+
+func newScratchWriter(w io.Writer) scratchWriter {
+	buf := scratchPool.Get().(*[]byte)
+	return scratchWriter{w: w, buf: buf, b: (*buf)[:0]}
+}
+
+func (sw *scratchWriter) flushIfFull() {
+	if len(sw.b) >= flushAt {
+		_, _ = sw.w.Write(sw.b)
+		sw.b = sw.b[:0]
+	}
+}
+
+func (sw *scratchWriter) close() {
+	_, _ = sw.w.Write(sw.b)
+	if cap(sw.b) <= maxPooledSize {
+		*sw.buf = sw.b[:0]
+		scratchPool.Put(sw.buf)
 	}
 }
 
@@ -285,13 +370,14 @@ type entryField struct {
 
 type attemptPlan struct {
 	fields []attemptField
-	hint   sizeHint
+	// what check must look at: fields whose value can be an error
+	turns, duration bool
 }
 
 type edgePlan struct {
 	fields  []edgeField
-	hint    sizeHint
-	objects int64 // the edge, and its node when selected
+	node    *attemptPlan // nil when node is not selected
+	objects int64        // the edge, and its node when selected
 }
 
 type edgeField struct {
@@ -333,6 +419,12 @@ func (ec *executionContext) compileAttempt(ctx context.Context, sel ast.Selectio
 			return nil
 		}
 		af := attemptField{key: fieldKey(f.Alias), kind: kind}
+		switch kind {
+		case aTranscript, aTranscriptLength:
+			p.turns = true
+		case aDurationSeconds:
+			p.duration = true
+		}
 		if kind == aTranscript {
 			args, err := ec.field_CallAttempt_transcript_args(ctx, f.ArgumentMap(ec.Variables))
 			if err != nil {
@@ -381,6 +473,10 @@ func (ec *executionContext) compileEdge(ctx context.Context, sel ast.SelectionSe
 			if ef.node = ec.compileAttempt(ctx, f.Selections); ef.node == nil {
 				return nil
 			}
+			if p.node != nil {
+				return nil // node twice under two aliases: left to the generated code
+			}
+			p.node = ef.node
 			p.objects++
 		default:
 			return nil
@@ -390,10 +486,32 @@ func (ec *executionContext) compileEdge(ctx context.Context, sel ast.SelectionSe
 	return p
 }
 
-func (p *attemptPlan) observe(n int) { p.hint.observe(n) }
-func (p *edgePlan) observe(n int)    { p.hint.observe(n) }
+// check reports whether the fast path can write a: the values that can be
+// errors (a transcript the upstream sent unreadable, a duration that is
+// not a number) are not. Decoded transcripts are kept, so that writing a
+// afterwards gets the same answers.
+func (p *attemptPlan) check(a *model.CallAttempt) bool {
+	if p.turns {
+		if _, err := a.Transcript.Turns(); err != nil {
+			return false
+		}
+	}
+	if p.duration {
+		if d := a.DurationSeconds(); d != nil && !isFinite(*d) {
+			return false
+		}
+	}
+	return true
+}
 
-func (p *edgePlan) append(b []byte, e *model.CallAttemptEdge) ([]byte, bool) {
+func (p *edgePlan) check(e *model.CallAttemptEdge) bool {
+	if p.node == nil {
+		return true
+	}
+	return e.Node != nil && p.node.check(e.Node)
+}
+
+func (p *edgePlan) append(b []byte, e *model.CallAttemptEdge) []byte {
 	b = append(b, '{')
 	for i := range p.fields {
 		f := &p.fields[i]
@@ -405,21 +523,18 @@ func (p *edgePlan) append(b []byte, e *model.CallAttemptEdge) ([]byte, bool) {
 		case 0:
 			b = append(b, `"CallAttemptEdge"`...)
 		case 1:
-			b = appendString(b, e.Cursor)
+			b = append(b, '"')
+			b = e.AppendCursorTo(b) // base64: nothing to escape
+			b = append(b, '"')
 		case 2:
-			if e.Node == nil {
-				return nil, false
-			}
-			var ok bool
-			if b, ok = f.node.append(b, e.Node); !ok {
-				return nil, false
-			}
+			b = f.node.append(b, e.Node)
 		}
 	}
-	return append(b, '}'), true
+	return append(b, '}')
 }
 
-func (p *attemptPlan) append(b []byte, a *model.CallAttempt) ([]byte, bool) {
+// append writes a, which check has accepted.
+func (p *attemptPlan) append(b []byte, a *model.CallAttempt) []byte {
 	b = append(b, '{')
 	for i := range p.fields {
 		f := &p.fields[i]
@@ -461,15 +576,11 @@ func (p *attemptPlan) append(b []byte, a *model.CallAttempt) ([]byte, bool) {
 		case aEndedAt:
 			b = appendTime(b, a.EndedAt)
 		case aDurationSeconds:
-			d := a.DurationSeconds()
-			if d == nil {
+			if d := a.DurationSeconds(); d == nil {
 				b = append(b, "null"...)
-				break
+			} else {
+				b = strconv.AppendFloat(b, *d, 'g', -1, 64) // finite: checked
 			}
-			if !isFinite(*d) {
-				return nil, false // the generated code reports it
-			}
-			b = strconv.AppendFloat(b, *d, 'g', -1, 64)
 		case aRecordingURL:
 			b = appendOptString(b, a.RecordingURL)
 		case aEndReason:
@@ -485,10 +596,9 @@ func (p *attemptPlan) append(b []byte, a *model.CallAttempt) ([]byte, bool) {
 		case aStructuredOutput:
 			b = appendJSON(b, a.StructuredOutput)
 		case aTranscript:
-			turns, err := a.TranscriptTurns(f.roles, f.first, f.last)
-			if err != nil {
-				return nil, false
-			}
+			// No error: the arguments were checked when compiling and the
+			// turns decoded by check.
+			turns, _ := a.TranscriptTurns(f.roles, f.first, f.last)
 			if turns == nil {
 				b = append(b, "null"...)
 				break
@@ -502,10 +612,11 @@ func (p *attemptPlan) append(b []byte, a *model.CallAttempt) ([]byte, bool) {
 			}
 			b = append(b, ']')
 		case aTranscriptLength:
-			b = strconv.AppendInt(b, int64(a.TranscriptLength()), 10)
+			n, _ := a.TranscriptLength() // decoded by check
+			b = strconv.AppendInt(b, int64(n), 10)
 		}
 	}
-	return append(b, '}'), true
+	return append(b, '}')
 }
 
 func appendEntry(b []byte, fields []entryField, e *model.TranscriptEntry) []byte {

@@ -2719,7 +2719,7 @@ func (ec *executionContext) _CallAttempt_transcriptLength(ctx context.Context, f
 			return ec.fieldContext_CallAttempt_transcriptLength(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TranscriptLength(), nil
+			return obj.TranscriptLength()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -2838,7 +2838,7 @@ func (ec *executionContext) _CallAttemptEdge_cursor(ctx context.Context, field g
 			return ec.fieldContext_CallAttemptEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2849,7 +2849,7 @@ func (ec *executionContext) _CallAttemptEdge_cursor(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_CallAttemptEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CallAttemptEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("CallAttemptEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _CallAttemptEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CallAttemptEdge) (ret graphql.Marshaler) {
@@ -6052,6 +6052,9 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CallAttempt) graphql.Marshaler {
+	if m := ec.fastCallAttempts(ctx, sel, v); m != nil {
+		return m
+	}
 	ret := marshalSliceSequentially(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -6080,6 +6083,9 @@ func (ec *executionContext) marshalNCallAttemptEdge2githubᚗcomᚋrevoxᚑgraph
 }
 
 func (ec *executionContext) marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CallAttemptEdge) graphql.Marshaler {
+	if m := ec.fastCallAttemptEdges(ctx, sel, v); m != nil {
+		return m
+	}
 	ret := marshalSliceSequentially(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

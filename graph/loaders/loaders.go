@@ -46,10 +46,13 @@ func New(up Upstream, concurrency int) *Loaders {
 	}
 	// The upstream has no batch endpoint, so batching buys nothing: a batch
 	// of one starts at once (no wait window added to latency) and the
-	// loader's cache does the deduplication.
+	// loader's cache does the deduplication. The input queue of a batch of
+	// one needs one slot (the default allocates 1000 per load).
 	return &Loaders{
-		pages: dataloader.NewBatchedLoader(eachKey(sem, listPage), dataloader.WithBatchCapacity[PageKey, []revox.CallAttempt](1)),
-		calls: dataloader.NewBatchedLoader(eachKey(sem, up.GetCall), dataloader.WithBatchCapacity[string, *revox.CallOrder](1)),
+		pages: dataloader.NewBatchedLoader(eachKey(sem, listPage),
+			dataloader.WithBatchCapacity[PageKey, []revox.CallAttempt](1), dataloader.WithInputCapacity[PageKey, []revox.CallAttempt](1)),
+		calls: dataloader.NewBatchedLoader(eachKey(sem, up.GetCall),
+			dataloader.WithBatchCapacity[string, *revox.CallOrder](1), dataloader.WithInputCapacity[string, *revox.CallOrder](1)),
 	}
 }
 

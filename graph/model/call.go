@@ -32,7 +32,7 @@ func (a *CallAttempt) DurationSeconds() *float64 {
 }
 
 // TranscriptLength is the number of transcript turns of all roles.
-func (a *CallAttempt) TranscriptLength() int { return len(a.Transcript) }
+func (a *CallAttempt) TranscriptLength() (int, error) { return a.Transcript.Len() }
 
 // TranscriptTurns returns the turns of the given roles (all when empty),
 // then only the first or the last n of them. Nil means the upstream sent no
@@ -47,22 +47,26 @@ func (a *CallAttempt) TranscriptTurns(roles []revox.Role, first, last *int) ([]*
 	if last != nil && *last < 0 {
 		return nil, &InputError{Argument: "last", Message: "must not be negative"}
 	}
-	if a.Transcript == nil {
+	if !a.Transcript.Present() {
 		return nil, nil
+	}
+	turns, err := a.Transcript.Turns()
+	if err != nil {
+		return nil, err
 	}
 	var keep []int
 	if len(roles) > 0 {
-		keep = make([]int, 0, len(a.Transcript))
-		for i := range a.Transcript {
+		keep = make([]int, 0, len(turns))
+		for i := range turns {
 			for _, r := range roles {
-				if a.Transcript[i].Role == r {
+				if turns[i].Role == r {
 					keep = append(keep, i)
 					break
 				}
 			}
 		}
 	}
-	n := len(a.Transcript)
+	n := len(turns)
 	if keep != nil {
 		n = len(keep)
 	}
@@ -79,7 +83,7 @@ func (a *CallAttempt) TranscriptTurns(roles []revox.Role, first, last *int) ([]*
 		if keep != nil {
 			i = keep[j]
 		}
-		out = append(out, (*TranscriptEntry)(&a.Transcript[i]))
+		out = append(out, (*TranscriptEntry)(&turns[i]))
 	}
 	return out, nil
 }

@@ -155,14 +155,11 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 	}
 	conn := &model.CallAttemptConnection{Edges: make([]model.CallAttemptEdge, len(items))}
 	for i := range items {
-		conn.Edges[i] = model.CallAttemptEdge{
-			Cursor: EncodeCursor(p.start+i, f),
-			Node:   (*model.CallAttempt)(items[i]),
-		}
+		conn.Edges[i] = model.NewCallAttemptEdge((*model.CallAttempt)(items[i]), p.start+i, f.fingerprint)
 	}
 	if len(items) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(items)-1].Cursor
+		start, end := conn.Edges[0].Cursor(), conn.Edges[len(items)-1].Cursor()
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &start, &end
 	}
 	if want.HasPreviousPage && p.start > 0 {
 		// Items are contiguous from offset 0: if the window has one, all

@@ -145,7 +145,7 @@ func TestPageModeMatchesUpstreamPages(t *testing.T) {
 		t.Fatalf("loads = %v, want just the page (it is short, so no look-ahead)", l.loads)
 	}
 	// A page-mode cursor continues in cursor mode at the right place.
-	next, err := Resolve(t.Context(), l.source(), Args{First: ptr(3), After: &conn.Edges[0].Cursor}, f, testLimits, Want{})
+	next, err := Resolve(t.Context(), l.source(), Args{First: ptr(3), After: ptr(conn.Edges[0].Cursor())}, f, testLimits, Want{})
 	if err != nil || len(next.Edges) != 3 || next.Edges[0].Node.ID != "a41" {
 		t.Fatalf("continuing from a page-mode cursor: %+v, %v", next, err)
 	}

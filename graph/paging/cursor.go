@@ -19,7 +19,7 @@ import (
 const MaxOffset = 1 << 40
 
 // cursorPrefix versions the cursor format.
-const cursorPrefix = "c1:"
+const cursorPrefix = model.CursorPrefix
 
 // Filter is a canonical statuses filter: sorted, without duplicates.
 type Filter struct {
@@ -65,12 +65,7 @@ func ParseFilterKey(key string) []revox.OrderStatus {
 // EncodeCursor makes the opaque cursor of the attempt at offset under f.
 // The same offset and filter always give the same cursor.
 func EncodeCursor(offset int, f Filter) string {
-	var buf [40]byte
-	b := append(buf[:0], cursorPrefix...)
-	b = strconv.AppendInt(b, int64(offset), 10)
-	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(f.fingerprint), 16)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return string(model.AppendCursor(nil, offset, f.fingerprint))
 }
 
 // DecodeCursor reads a cursor made by EncodeCursor under the same filter.

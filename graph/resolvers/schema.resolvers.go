@@ -20,6 +20,10 @@ func (r *queryResolver) Calls(ctx context.Context, page *int, pageSize *int, sta
 	if err != nil {
 		return nil, err
 	}
+	if !transcriptsWanted(ctx) {
+		// Pages are then decoded without their transcripts, most of their bytes.
+		ctx = revox.WithoutTranscripts(ctx)
+	}
 	args := paging.Args{Page: page, PageSize: pageSize, First: first, After: after, Last: last, Before: before}
 	return paging.Resolve(ctx, loaders.For(ctx).PageSource(filter), args, filter, r.Limits, pageInfoWanted(ctx))
 }

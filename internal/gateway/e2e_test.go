@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -612,11 +613,15 @@ func TestAttemptFieldsMatchUpstream(t *testing.T) {
 		if !jsonEqual(g.StructuredOutput, u.StructuredOutput) {
 			t.Fatalf("%s: structuredOutput %s, upstream %s", ctx, g.StructuredOutput, u.StructuredOutput)
 		}
-		if (g.Transcript == nil) != (u.Transcript == nil) || len(g.Transcript) != len(u.Transcript) || g.TranscriptLength != len(u.Transcript) {
-			t.Fatalf("%s: transcript has %d turns, upstream %d", ctx, len(g.Transcript), len(u.Transcript))
+		uturns, err := u.Transcript.Turns()
+		if err != nil {
+			t.Fatalf("%s: upstream transcript: %v", ctx, err)
+		}
+		if (g.Transcript == nil) != !u.Transcript.Present() || len(g.Transcript) != len(uturns) || g.TranscriptLength != len(uturns) {
+			t.Fatalf("%s: transcript has %d turns, upstream %d", ctx, len(g.Transcript), len(uturns))
 		}
 		for j, turn := range g.Transcript {
-			ut := u.Transcript[j]
+			ut := uturns[j]
 			if turn.RoleRaw != string(ut.Role) || turn.Role != member(string(ut.Role), "user", "assistant", "tool") || turn.Content != ut.Content ||
 				!eq(turn.ToolName, ut.ToolName) || !jsonEqual(turn.ToolArguments, ut.ToolArguments) {
 				t.Fatalf("%s: turn %d differs: %+v", ctx, j, turn)
@@ -704,5 +709,85 @@ func TestGoldenResponses(t *testing.T) {
 				t.Fatalf("response differs from %s:\n%s", path, pretty.Bytes())
 			}
 		})
+	}
+}
+
+// An upstream transcript the gateway cannot read costs that attempt's
+// transcript field an error, not the page: transcripts are decoded only
+// when selected.
+func TestAnUnreadableTranscriptCostsOnlyItsField(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"calls": [
+		  {"id": "a1", "phone_number": "+1", "status": "completed", "transcript": [{"role": "user", "content": "hello"}]},
+		  {"id": "a2", "phone_number": "+2", "status": "completed", "transcript": [{"role": "user", "content": {"not": "text"}}]},
+		  {"id": "a3", "phone_number": "+3", "status": "queued", "transcript": null}]}`)
+	}))
+	t.Cleanup(up.Close)
+	client, err := revox.New(up.URL, "sk_test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Logger: quietLogger()}))
+	t.Cleanup(gql.Close)
+
+	r := post(t, gql.URL, `{ calls(first: 3) { nodes { id phoneNumber } } }`, nil)
+	if len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"a2"`) {
+		t.Fatalf("ids only: %s", r.raw)
+	}
+	r = post(t, gql.URL, `{ calls(first: 3) { nodes { id transcript { content } } } }`, nil)
+	want := `{"calls":{"nodes":[{"id":"a1","transcript":[{"content":"hello"}]},{"id":"a2","transcript":null},{"id":"a3","transcript":null}]}}`
+	if string(r.Data) != want {
+		t.Fatalf("data = %s, want %s", r.Data, want)
+	}
+	if !slices.Equal(r.codes(), []string{gateway.CodeUpstreamBadResponse}) || fmt.Sprint(r.Errors[0].Path) != "[calls nodes 1 transcript]" {
+		t.Fatalf("errors: %s", r.raw)
+	}
+}
+
+// hintRecorder is an upstream that records, for each page asked, whether
+// the caller said it will read the transcripts.
+type hintRecorder struct {
+	mu     sync.Mutex
+	wanted []bool
+}
+
+func (h *hintRecorder) ListCalls(ctx context.Context, _ revox.ListCallsOptions) ([]revox.CallAttempt, error) {
+	h.mu.Lock()
+	h.wanted = append(h.wanted, revox.TranscriptsWanted(ctx))
+	h.mu.Unlock()
+	return []revox.CallAttempt{{ID: "a1", Status: revox.AttemptCompleted, Transcript: revox.NewTranscript(nil)}}, nil
+}
+
+func (h *hintRecorder) GetCall(context.Context, string) (*revox.CallOrder, error) {
+	return nil, &revox.APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/x", Message: "not found"}
+}
+
+// Pages are decoded without their transcripts exactly when the request
+// selects no transcript field of their attempts.
+func TestPagesSkipTranscriptsOnlyWhenNoneIsSelected(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{
+		{`{ calls(first: 1) { nodes { id status } pageInfo { hasNextPage } } }`, false},
+		{`{ calls(first: 1) { edges { cursor node { id } } } }`, false},
+		{`{ calls(first: 1) { nodes { id transcript { content } } } }`, true},
+		{`{ calls(first: 1) { edges { node { ...F } } } } fragment F on CallAttempt { transcriptLength }`, true},
+		{`{ calls(first: 1) { e: edges { n: node { ... on CallAttempt { t: transcript(last: 1) { role } } } } } }`, true},
+		{`query($skip: Boolean!) { calls(first: 1) { nodes { id transcript @skip(if: $skip) { content } } } }`, false},
+	} {
+		rec := &hintRecorder{}
+		gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: rec, Logger: quietLogger()}))
+		r := post(t, gql.URL, tc.query, map[string]any{"skip": true})
+		gql.Close()
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s: %s", tc.query, r.raw)
+		}
+		if len(rec.wanted) != 1 || rec.wanted[0] != tc.want {
+			t.Fatalf("%s: transcripts wanted %v, want [%v]", tc.query, rec.wanted, tc.want)
+		}
 	}
 }

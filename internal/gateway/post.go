@@ -76,6 +76,15 @@ func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 // writeResponse writes resp as encoding/json would (same keys, same order,
 // same omissions), but copies Data as it is: the executor produced it.
 func writeResponse(w io.Writer, resp *graphql.Response) {
+	if len(resp.Errors) == 0 && len(resp.Data) > 0 && resp.Label == "" && len(resp.Path) == 0 && resp.HasNext == nil && len(resp.Extensions) == 0 {
+		// The common case, written without copying the data (a response
+		// with errors is written in one piece: conformingWriter may rewrite
+		// it).
+		_, _ = io.WriteString(w, `{"data":`)
+		_, _ = w.Write(resp.Data)
+		_, _ = io.WriteString(w, "}")
+		return
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(resp.Data) + 128)
 	buf.WriteByte('{')

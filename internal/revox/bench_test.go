@@ -25,6 +25,25 @@ func BenchmarkDecodeListPage(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeListPageAndTranscripts is BenchmarkDecodeListPage with
+// every transcript decoded too (transcripts are decoded on first use).
+func BenchmarkDecodeListPageAndTranscripts(b *testing.B) {
+	payload := listPagePayload(b, 100, 10)
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		calls, err := decodeListPage(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, a := range calls {
+			if n, err := a.Transcript.Len(); err != nil || n != 10 {
+				b.Fatalf("%d turns, %v", n, err)
+			}
+		}
+	}
+}
+
 func TestListPagePayloadIsRealistic(t *testing.T) {
 	t.Parallel()
 	payload := listPagePayload(t, 100, 10)
@@ -39,9 +58,10 @@ func TestListPagePayloadIsRealistic(t *testing.T) {
 		t.Fatalf("decoded %d attempts, want 100", len(page.Calls))
 	}
 	for _, a := range page.Calls {
-		if len(a.Transcript) != 10 || !a.StartedAt.Valid() || !a.EndedAt.Valid() || len(a.StructuredOutput) == 0 {
-			t.Fatalf("attempt %s is incomplete: %d turns, started %v, ended %v, structured output %s",
-				a.ID, len(a.Transcript), a.StartedAt.Time, a.EndedAt.Time, a.StructuredOutput)
+		turns, err := a.Transcript.Len()
+		if err != nil || turns != 10 || !a.StartedAt.Valid() || !a.EndedAt.Valid() || len(a.StructuredOutput) == 0 {
+			t.Fatalf("attempt %s is incomplete: %d turns (%v), started %v, ended %v, structured output %s",
+				a.ID, turns, err, a.StartedAt.Time, a.EndedAt.Time, a.StructuredOutput)
 		}
 	}
 }

@@ -124,8 +124,8 @@ func TestTimestampFormsInsideAnAttempt(t *testing.T) {
 					t.Errorf("%s.Valid() = %v, want %v", field, v.Valid(), !tc.want.IsZero())
 				}
 			}
-			if got.ID != "att_01JMCQ5V2Z7Y8K3N4P6R9T0W1X" || len(got.Transcript) != 2 {
-				t.Errorf("the rest of the attempt was not decoded: id %q, %d transcript entries", got.ID, len(got.Transcript))
+			if n, err := got.Transcript.Len(); got.ID != "att_01JMCQ5V2Z7Y8K3N4P6R9T0W1X" || n != 2 || err != nil {
+				t.Errorf("the rest of the attempt was not decoded: id %q, %d transcript entries (%v)", got.ID, n, err)
 			}
 		})
 	}
@@ -155,12 +155,12 @@ func TestDecodeListPage(t *testing.T) {
 				EndReason:        new("tool_end_call"),
 				EndedBy:          new(EndedByAgent),
 				StructuredOutput: json.RawMessage(`{"interested":true,"callback_date":"2026-02-23","budget_eur":1200}`),
-				Transcript: []TranscriptEntry{
+				Transcript: NewTranscript([]TranscriptEntry{
 					{Role: RoleAssistant, Content: "Bonjour, c'est Julie de Revox. Vous avez deux minutes ?"},
 					{Role: RoleUser, Content: "Oui, allez-y."},
 					{Role: RoleTool, ToolName: new("book_meeting"), ToolArguments: json.RawMessage(`{"date":"2026-02-23","slot":"10:30"}`), ToolIsError: new(false)},
 					{Role: RoleAssistant, Content: "C'est noté pour lundi 10h30. Bonne journée !"},
-				},
+				}),
 			},
 		},
 		{
@@ -176,11 +176,11 @@ func TestDecodeListPage(t *testing.T) {
 				EndReason:        new("voicemail"),
 				EndedBy:          new(EndedByAgent),
 				StructuredOutput: json.RawMessage(`null`),
-				Transcript: []TranscriptEntry{
+				Transcript: NewTranscript([]TranscriptEntry{
 					{Role: RoleAssistant, Content: "Hi, this is Julie from Revox, calling about your request."},
 					{Role: RoleTool, ToolName: new("leave_voicemail"), ToolArguments: json.RawMessage(`"{\"template\":\"callback\"}"`)},
 					{Role: RoleTool, ToolName: new("end_call"), ToolArguments: json.RawMessage(`null`)},
-				},
+				}),
 			},
 		},
 		{
@@ -218,7 +218,7 @@ func TestDecodeListPage(t *testing.T) {
 				EndedAt:          Time{utc(2026, 2, 20, 10, 0, 12, 0)},
 				EndedBy:          new(EndedBySystem),
 				StructuredOutput: json.RawMessage(`null`),
-				Transcript:       []TranscriptEntry{},
+				Transcript:       NewTranscript(nil),
 			},
 		},
 	}
@@ -465,7 +465,11 @@ func TestUnknownEnumValuesAreKeptVerbatim(t *testing.T) {
 		wantPtr(t, "status", o.Status, new(OrderStatus("archived")))
 		wantPtr(t, "outcome", o.Outcome, new("maybe_later"))
 		wantEqual(t, "llm_model.type", o.LlmModel.Type, "quantum")
-		wantEqual(t, "transcript role", o.CallAttempts[0].Transcript[0].Role, Role("system"))
+		turns, err := o.CallAttempts[0].Transcript.Turns()
+		if err != nil || len(turns) != 1 {
+			t.Fatalf("transcript: %v, %v", turns, err)
+		}
+		wantEqual(t, "transcript role", turns[0].Role, Role("system"))
 	})
 }
 
@@ -694,12 +698,18 @@ func diffAttempt(got, want CallAttempt) []string {
 	if !sameRaw(got.StructuredOutput, want.StructuredOutput) {
 		add("structured_output", string(got.StructuredOutput), string(want.StructuredOutput))
 	}
-	if len(got.Transcript) != len(want.Transcript) {
-		add("len(transcript)", len(got.Transcript), len(want.Transcript))
+	gotTurns, gerr := got.Transcript.Turns()
+	wantTurns, _ := want.Transcript.Turns()
+	if gerr != nil {
+		add("transcript error", gerr, nil)
 		return d
 	}
-	for i, g := range got.Transcript {
-		w := want.Transcript[i]
+	if got.Transcript.Present() != want.Transcript.Present() || len(gotTurns) != len(wantTurns) {
+		add("len(transcript)", len(gotTurns), len(wantTurns))
+		return d
+	}
+	for i, g := range gotTurns {
+		w := wantTurns[i]
 		prefix := fmt.Sprintf("transcript[%d].", i)
 		if g.Role != w.Role {
 			add(prefix+"role", g.Role, w.Role)

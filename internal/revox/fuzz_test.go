@@ -162,8 +162,8 @@ func FuzzDecodeCallAttempt(f *testing.F) {
 				t.Fatalf("timestamp %s decoded as %v, ParseTimestamp says %v", stampJSON, ts.Time, wantTime)
 			}
 		}
-		if len(got.Transcript) != 1 || string(got.Transcript[0].Role) != wantStatus {
-			t.Fatalf("transcript = %+v, want one turn with role %q", got.Transcript, wantStatus)
+		if turns, err := got.Transcript.Turns(); err != nil || len(turns) != 1 || string(turns[0].Role) != wantStatus {
+			t.Fatalf("transcript = %+v (%v), want one turn with role %q", turns, err, wantStatus)
 		}
 
 		orderBody := mustMarshal(t, map[string]any{"call": map[string]any{

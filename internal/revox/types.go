@@ -95,19 +95,20 @@ const (
 // CallAttempt is one dial of a phone number: an item of GET /call and an
 // element of a call order's attempts.
 type CallAttempt struct {
-	ID               string            `json:"id"`
-	PhoneNumber      string            `json:"phone_number"`
-	Status           AttemptStatus     `json:"status"`
-	Result           *CallResult       `json:"result"`
-	DialError        *DialError        `json:"dial_error"`
-	StartedAt        Time              `json:"started_at"`
-	AnsweredAt       Time              `json:"answered_at"`
-	EndedAt          Time              `json:"ended_at"`
-	RecordingURL     *string           `json:"recording_url"`
-	EndReason        *string           `json:"end_reason"`
-	EndedBy          *EndedBy          `json:"ended_by"`
-	StructuredOutput json.RawMessage   `json:"structured_output"`
-	Transcript       []TranscriptEntry `json:"transcript"`
+	ID               string          `json:"id"`
+	PhoneNumber      string          `json:"phone_number"`
+	Status           AttemptStatus   `json:"status"`
+	Result           *CallResult     `json:"result"`
+	DialError        *DialError      `json:"dial_error"`
+	StartedAt        Time            `json:"started_at"`
+	AnsweredAt       Time            `json:"answered_at"`
+	EndedAt          Time            `json:"ended_at"`
+	RecordingURL     *string         `json:"recording_url"`
+	EndReason        *string         `json:"end_reason"`
+	EndedBy          *EndedBy        `json:"ended_by"`
+	StructuredOutput json.RawMessage `json:"structured_output"`
+	// Transcript is decoded on first use (see Transcript).
+	Transcript Transcript `json:"transcript"`
 }
 
 // TranscriptEntry is one turn of a call's transcript. ToolArguments holds the

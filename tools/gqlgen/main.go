@@ -23,7 +23,7 @@ const (
 )
 
 // fastPathHooks are inserted at the top of the generated marshalers of the
-// types the fast path writes.
+// types the fast path writes, and of the lists of them.
 var fastPathHooks = []struct{ signature, hook string }{
 	{
 		"func (ec *executionContext) _CallAttemptEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptEdge) graphql.Marshaler {\n",
@@ -32,6 +32,14 @@ var fastPathHooks = []struct{ signature, hook string }{
 	{
 		"func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {\n",
 		"\tif m := ec.fastCallAttempt(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n",
+	},
+	{
+		"func (ec *executionContext) marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CallAttempt) graphql.Marshaler {\n",
+		"\tif m := ec.fastCallAttempts(ctx, sel, v); m != nil {\n\t\treturn m\n\t}\n",
+	},
+	{
+		"func (ec *executionContext) marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CallAttemptEdge) graphql.Marshaler {\n",
+		"\tif m := ec.fastCallAttemptEdges(ctx, sel, v); m != nil {\n\t\treturn m\n\t}\n",
 	},
 }
 
