@@ -149,7 +149,7 @@ func New(cfg Config) http.Handler {
 	srv.SetDisableSuggestion(cfg.DisableIntrospection)
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
-	srv.Use(&operationLimiter{limits: cfg.Operation})
+	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
 	if !cfg.DisableFastPath {
 		srv.Use(generated.FastPath{})
 	}

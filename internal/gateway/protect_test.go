@@ -296,6 +296,19 @@ func TestAbuseIsRefusedBeforeAnyUpstreamRequest(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the cost follows the variables of each request", func(t *testing.T) {
+		// One document; its verdict is remembered per set of variables.
+		query := "query($n: Int)" + aliases(15, `calls(first: $n) { nodes { id transcript { role content toolName toolArguments } } }`)
+		for _, tc := range []struct {
+			n    int
+			code string
+		}{{100, "QUERY_TOO_COMPLEX"}, {1, ""}, {100, "QUERY_TOO_COMPLEX"}, {1, ""}} {
+			r := e.do(t, query, map[string]any{"n": tc.n})
+			if got := strings.Join(r.codes(), ","); got != tc.code {
+				t.Fatalf("first: %d: codes %q, want %q: %.300s", tc.n, got, tc.code, r.raw)
+			}
+		}
+	})
 	t.Run("an oversized body is 413", func(t *testing.T) {
 		before := e.sb.Requests()
 		body := `{"query":"{ calls { nodes { id } } }","variables":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`
