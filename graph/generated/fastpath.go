@@ -5,13 +5,16 @@ package generated
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/revox-graphql/gateway/graph/model"
@@ -87,6 +90,26 @@ type selKey struct {
 type planCache struct {
 	mu    sync.Mutex
 	plans map[selKey]any // *attemptPlan or *edgePlan; nil when the selection has no plan
+	// vars is the operation's variables as canonical JSON, computed on
+	// first use; varsOK is false when they are too large to key plans by.
+	vars     string
+	varsDone bool
+	varsOK   bool
+}
+
+// variablesKey is the operation's variables as the key of shared plans.
+func (c *planCache) variablesKey(vars map[string]any) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.varsDone {
+		c.varsDone = true
+		if len(vars) == 0 {
+			c.varsOK = true
+		} else if b, err := json.Marshal(vars); err == nil && len(b) <= maxSharedVariables {
+			c.vars, c.varsOK = string(b), true
+		}
+	}
+	return c.vars, c.varsOK
 }
 
 func (c *planCache) lookup(k selKey) (any, bool) {
@@ -127,16 +150,62 @@ func (ec *executionContext) plan(ctx context.Context, sel ast.SelectionSet, edge
 	if p, ok := c.lookup(k); ok {
 		return p
 	}
-	var p any
-	if edge {
-		if ep := ec.compileEdge(ctx, sel); ep != nil {
-			p = ep
-		}
-	} else if ap := ec.compileAttempt(ctx, sel); ap != nil {
-		p = ap
-	}
+	p := ec.sharedPlan(ctx, c, sel, edge)
 	c.store(k, p)
 	return p
+}
+
+// Plans are also shared between operations: a plan depends on the AST
+// nodes of its selection (the same for every request of a query, which the
+// query cache parses once) and on the variables (@skip, @include,
+// transcript arguments). gqlgen builds a new selection slice for every
+// request, so the key is made of its first and last nodes, its length and
+// the variables, and a hit is checked node by node.
+type sharedKey struct {
+	first, last ast.Selection
+	n           int
+	edge        bool
+	vars        string
+}
+
+type sharedEntry struct {
+	sel  ast.SelectionSet // the entry's own copy; it keeps the nodes alive
+	plan any
+}
+
+const (
+	maxSharedPlans = 1024
+	// maxSharedVariables bounds the variables plans are shared under.
+	maxSharedVariables = 1 << 10
+)
+
+var sharedPlans, _ = lru.New[sharedKey, *sharedEntry](maxSharedPlans)
+
+func (ec *executionContext) sharedPlan(ctx context.Context, c *planCache, sel ast.SelectionSet, edge bool) any {
+	vars, ok := c.variablesKey(ec.Variables)
+	if !ok || len(sel) == 0 {
+		return ec.compile(ctx, sel, edge)
+	}
+	k := sharedKey{first: sel[0], last: sel[len(sel)-1], n: len(sel), edge: edge, vars: vars}
+	if e, hit := sharedPlans.Get(k); hit && slices.Equal(e.sel, sel) {
+		return e.plan
+	}
+	p := ec.compile(ctx, sel, edge)
+	sharedPlans.Add(k, &sharedEntry{sel: slices.Clone(sel), plan: p})
+	return p
+}
+
+func (ec *executionContext) compile(ctx context.Context, sel ast.SelectionSet, edge bool) any {
+	if edge {
+		if p := ec.compileEdge(ctx, sel); p != nil {
+			return p
+		}
+		return nil
+	}
+	if p := ec.compileAttempt(ctx, sel); p != nil {
+		return p
+	}
+	return nil
 }
 
 // fastCallAttempt returns the fast path's Marshaler of obj, or nil when

@@ -139,6 +139,23 @@ func TestFastPathAnswersExactlyWhatTheExecutorDoes(t *testing.T) {
 		}
 	})
 
+	t.Run("selections that share their first and last fields", func(t *testing.T) {
+		// a's and b's nodes merge to [id, phoneNumber, status] and
+		// [id, transcriptLength, status]: the same first and last AST
+		// nodes and length, different fields.
+		query := `{ a: calls(first: 5) { ...F ...H ...G } b: calls(first: 5) { ...F ...K ...G } }
+		  fragment F on CallAttemptConnection { nodes { id } }
+		  fragment G on CallAttemptConnection { nodes { status } }
+		  fragment H on CallAttemptConnection { nodes { phoneNumber } }
+		  fragment K on CallAttemptConnection { nodes { transcriptLength } }`
+		for range 2 {
+			r := same(t, query, nil)
+			if !strings.Contains(string(r.Data), `"transcriptLength"`) || !strings.Contains(string(r.Data), `"phoneNumber"`) {
+				t.Fatalf("fields missing: %s", r.Data)
+			}
+		}
+	})
+
 	t.Run("attempts under call(id:)", func(t *testing.T) {
 		query := fmt.Sprintf(`query($id: ID!) { call(id: $id) { id lastCallAttempt { %s } callAttempts { %[1]s } } }`, attempt)
 		ids := sb.OrderIDs()
