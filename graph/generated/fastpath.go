@@ -623,19 +623,11 @@ func (p *attemptPlan) append(b []byte, a *model.CallAttempt) []byte {
 		case aStatusRaw:
 			b = appendString(b, string(a.Status))
 		case aResult:
-			if a.Result == nil {
-				b = append(b, "null"...)
-			} else {
-				b = model.AppendCallResult(b, *a.Result)
-			}
+			b = appendOpt(b, a.Result, model.AppendCallResult)
 		case aResultRaw:
 			b = appendOptString(b, (*string)(a.Result))
 		case aDialError:
-			if a.DialError == nil {
-				b = append(b, "null"...)
-			} else {
-				b = model.AppendDialError(b, *a.DialError)
-			}
+			b = appendOpt(b, a.DialError, model.AppendDialError)
 		case aDialErrorRaw:
 			b = appendOptString(b, (*string)(a.DialError))
 		case aStartedAt:
@@ -655,11 +647,7 @@ func (p *attemptPlan) append(b []byte, a *model.CallAttempt) []byte {
 		case aEndReason:
 			b = appendOptString(b, a.EndReason)
 		case aEndedBy:
-			if a.EndedBy == nil {
-				b = append(b, "null"...)
-			} else {
-				b = model.AppendEndedBy(b, *a.EndedBy)
-			}
+			b = appendOpt(b, a.EndedBy, model.AppendEndedBy)
 		case aEndedByRaw:
 			b = appendOptString(b, (*string)(a.EndedBy))
 		case aStructuredOutput:
@@ -737,12 +725,15 @@ func appendJSON(b []byte, raw []byte) []byte {
 	return append(b, raw...)
 }
 
-func appendOptString(b []byte, s *string) []byte {
-	if s == nil {
+// appendOpt appends null for a nil v, else what appendValue appends for *v.
+func appendOpt[T any](b []byte, v *T, appendValue func([]byte, T) []byte) []byte {
+	if v == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
+	return appendValue(b, *v)
 }
+
+func appendOptString(b []byte, s *string) []byte { return appendOpt(b, s, appendString) }
 
 func isFinite(f float64) bool { return f-f == 0 }
 

@@ -9,38 +9,39 @@ import (
 
 // BenchmarkDecodeListPage decodes a full page of GET /call: 100 attempts with
 // ten-turn transcripts, tool calls and structured output, the largest page a
-// GraphQL query is expected to pull.
+// GraphQL query is expected to pull: eagerly (transcripts in the same pass,
+// as when a request selects them), lazily (transcripts left undecoded, as
+// when none does), and lazily with every transcript read afterwards (a page
+// decoded for one request and shared with another that reads them).
 func BenchmarkDecodeListPage(b *testing.B) {
 	payload := listPagePayload(b, 100, 10)
-	b.SetBytes(int64(len(payload)))
-	b.ReportAllocs()
-	for b.Loop() {
-		calls, err := decodeListPage(payload)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(calls) != 100 {
-			b.Fatalf("decoded %d attempts, want 100", len(calls))
-		}
-	}
-}
-
-// BenchmarkDecodeListPageAndTranscripts is BenchmarkDecodeListPage with
-// every transcript decoded too (transcripts are decoded on first use).
-func BenchmarkDecodeListPageAndTranscripts(b *testing.B) {
-	payload := listPagePayload(b, 100, 10)
-	b.SetBytes(int64(len(payload)))
-	b.ReportAllocs()
-	for b.Loop() {
-		calls, err := decodeListPage(payload)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, a := range calls {
-			if n, err := a.Transcript.Len(); err != nil || n != 10 {
-				b.Fatalf("%d turns, %v", n, err)
+	for _, tc := range []struct {
+		name   string
+		decode func([]byte) ([]CallAttempt, error)
+		read   bool
+	}{
+		{"eager", decodeListPage, false},
+		{"lazy", decodeListPageLazily, false},
+		{"lazy+read", decodeListPageLazily, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				calls, err := tc.decode(payload)
+				if err != nil || len(calls) != 100 {
+					b.Fatalf("decoded %d attempts, %v", len(calls), err)
+				}
+				if !tc.read {
+					continue
+				}
+				for _, a := range calls {
+					if n, err := a.Transcript.Len(); err != nil || n != 10 {
+						b.Fatalf("%d turns, %v", n, err)
+					}
+				}
 			}
-		}
+		})
 	}
 }
 

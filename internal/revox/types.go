@@ -107,7 +107,8 @@ type CallAttempt struct {
 	EndReason        *string         `json:"end_reason"`
 	EndedBy          *EndedBy        `json:"ended_by"`
 	StructuredOutput json.RawMessage `json:"structured_output"`
-	// Transcript is decoded on first use (see Transcript).
+	// Transcript is decoded with the page, or on first use when the caller
+	// said it would not read it (see Transcript).
 	Transcript Transcript `json:"transcript"`
 }
 
