@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -35,9 +36,10 @@ type graphqlMetrics struct {
 	duration   *prometheus.HistogramVec
 	names      *nameSet
 	tracer     trace.Tracer
+	propagator func() propagation.TextMapPropagator
 }
 
-func newGraphQLMetrics(reg prometheus.Registerer, tracer trace.Tracer) *graphqlMetrics {
+func newGraphQLMetrics(reg prometheus.Registerer, tracer trace.Tracer, propagator func() propagation.TextMapPropagator) *graphqlMetrics {
 	g := &graphqlMetrics{
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "graphql_operations_total",
@@ -48,8 +50,9 @@ func newGraphQLMetrics(reg prometheus.Registerer, tracer trace.Tracer) *graphqlM
 			Help:    "Time from receiving a GraphQL request to its last response, by operation name.",
 			Buckets: durationBuckets,
 		}, []string{"operation"}),
-		names:  newNameSet(maxOperationNames, maxNameLength),
-		tracer: tracer,
+		names:      newNameSet(maxOperationNames, maxNameLength),
+		tracer:     tracer,
+		propagator: propagator,
 	}
 	reg.MustRegister(g.operations, g.duration)
 	return g
@@ -81,6 +84,7 @@ type operationKey struct{}
 // and records the metrics once the last response is out.
 func (g *graphqlMetrics) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
+	ctx = g.continueTrace(ctx, opCtx)
 	rec := g.start(ctx, opCtx, true)
 	ctx = trace.ContextWithSpan(context.WithValue(ctx, operationKey{}, rec), rec.span)
 	subscription := opCtx.Operation != nil && opCtx.Operation.Operation == ast.Subscription
@@ -119,12 +123,22 @@ func (g *graphqlMetrics) InterceptResponse(ctx context.Context, next graphql.Res
 	if graphql.HasOperationContext(ctx) {
 		opCtx = graphql.GetOperationContext(ctx)
 	}
-	rec := g.start(ctx, opCtx, opCtx.Operation != nil)
+	rec := g.start(g.continueTrace(ctx, opCtx), opCtx, opCtx.Operation != nil)
 	defer rec.finishOnPanic()
 	resp := next(ctx)
 	rec.observe(resp)
 	rec.finish()
 	return resp
+}
+
+// continueTrace joins the trace a client sent (W3C traceparent and baggage,
+// or whatever the propagator reads) so that the operation's span is a child
+// of the client's, unless ctx is already in a span.
+func (g *graphqlMetrics) continueTrace(ctx context.Context, opCtx *graphql.OperationContext) context.Context {
+	if opCtx.Headers == nil || trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx
+	}
+	return g.propagator().Extract(ctx, propagation.HeaderCarrier(opCtx.Headers))
 }
 
 // operationRecord accumulates what the responses of one operation said.

@@ -50,10 +50,20 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(t *Telemetry) { t.tracerProvider = tp }
 }
 
-// WithPropagator injects trace context into upstream requests with p instead
-// of the global propagator (which SetupTracing sets).
+// WithPropagator reads the trace context of incoming requests and injects
+// it into upstream requests with p instead of the global propagator (which
+// SetupTracing sets).
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(t *Telemetry) { t.propagator = p }
+}
+
+// textMapPropagator is the propagator given, or the global one as it is now
+// (SetupTracing may set it after New).
+func (t *Telemetry) textMapPropagator() propagation.TextMapPropagator {
+	if t.propagator != nil {
+		return t.propagator
+	}
+	return otel.GetTextMapPropagator()
 }
 
 // New returns Telemetry with every metric registered on a new registry,
@@ -69,7 +79,7 @@ func New(opts ...Option) *Telemetry {
 		// even when that happens after New.
 		tp = otel.GetTracerProvider()
 	}
-	t.graphql = newGraphQLMetrics(t.registry, tp.Tracer(instrumentationName))
+	t.graphql = newGraphQLMetrics(t.registry, tp.Tracer(instrumentationName), t.textMapPropagator)
 	t.upstream = newUpstreamMetrics(t.registry)
 	t.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "http_requests_in_flight",

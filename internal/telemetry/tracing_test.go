@@ -387,3 +387,42 @@ func TestTransportLeavesRequestsOutsideASpanUntraced(t *testing.T) {
 		t.Errorf("within a span: %d spans, traceparent %q; want the child span and its context", n, traceparent.Load())
 	}
 }
+
+// A client that sends W3C trace context gets the operation's span in its
+// own trace, as a child of its span; one that sends none (or garbage)
+// starts a trace.
+func TestOperationSpanContinuesTheClientsTrace(t *testing.T) {
+	t.Parallel()
+	tel, recorder := newRecordingTelemetry()
+	h := testGraphQL(t, tel, nil)
+	const (
+		traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+		spanID  = "00f067aa0ba902b7"
+	)
+	for _, tc := range []struct {
+		name, traceparent string
+		child             bool
+	}{
+		{"Continued", "00-" + traceID + "-" + spanID + "-01", true},
+		{"Fresh", "", false},
+		{"Garbage", "00-not-a-trace-01", false},
+	} {
+		body := fmt.Sprintf(`{"query":"query %s { hello }"}`, tc.name)
+		req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/query", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if tc.traceparent != "" {
+			req.Header.Set("Traceparent", tc.traceparent)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		span := spanNamed(t, recorder.Ended(), tc.name)
+		parent := span.Parent()
+		switch {
+		case tc.child && (parent.TraceID().String() != traceID || parent.SpanID().String() != spanID || !parent.IsRemote()):
+			t.Errorf("%s: parent %v, want the client's span %s in trace %s", tc.name, parent, spanID, traceID)
+		case tc.child && span.SpanContext().TraceID().String() != traceID:
+			t.Errorf("%s: trace %s, want the client's %s", tc.name, span.SpanContext().TraceID(), traceID)
+		case !tc.child && parent.IsValid():
+			t.Errorf("%s: parent %v, want none", tc.name, parent)
+		}
+	}
+}
