@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ type config struct {
 	RateLimitRPS    float64
 	RateLimitBurst  int
 	MaxInFlight     int
+	MetricsAddr     string
 	ShutdownGrace   time.Duration
 	RequestTimeout  time.Duration
 }
@@ -161,6 +163,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, o := range strings.Split(getenv("CORS_ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
+		}
+	}
+	if c.MetricsAddr = strings.TrimSpace(getenv("METRICS_ADDR")); c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Sprintf("METRICS_ADDR=%q: want host:port or :port", c.MetricsAddr))
 		}
 	}
 	switch c.LogLevel {

@@ -27,6 +27,12 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil || c.Sandbox {
 		t.Fatalf("a key turns the sandbox off: %+v, %v", c, err)
 	}
+	if c.MetricsAddr != "" {
+		t.Fatalf("metrics are on the main port by default, got METRICS_ADDR %q", c.MetricsAddr)
+	}
+	if c, err = loadConfig(env(map[string]string{"METRICS_ADDR": " :9090 "})); err != nil || c.MetricsAddr != ":9090" {
+		t.Fatalf("METRICS_ADDR: %q, %v", c.MetricsAddr, err)
+	}
 }
 
 func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
@@ -40,11 +46,12 @@ func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
 		"INTROSPECTION":    "maybe",
 		"REVOX_FIRST_PAGE": "2",
 		"MAX_IN_FLIGHT":    "0",
+		"METRICS_ADDR":     "9090",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT"} {
+	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT", "METRICS_ADDR"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -76,7 +76,7 @@ func run(args []string) error {
 		}
 		logger.Info("serving the sandbox upstream", "addr", ":"+port, "api_key", sandbox.DefaultAPIKey, "stats", sandbox.StatsPath, "faults", fmt.Sprintf("%+v", faults))
 		h := sandbox.NewFaultInjector(sb.StatsHandler(), faults, 1)
-		return serve(ctx, logger, &http.Server{Addr: ":" + port, Handler: h, ReadHeaderTimeout: 5 * time.Second}, cfg.ShutdownGrace)
+		return serve(ctx, logger, cfg.ShutdownGrace, &http.Server{Addr: ":" + port, Handler: h, ReadHeaderTimeout: 5 * time.Second})
 	}
 
 	baseURL, apiKey := cfg.BaseURL, cfg.APIKey
@@ -156,6 +156,7 @@ func run(args []string) error {
 		RateLimitRPS:          cfg.RateLimitRPS,
 		RateLimitBurst:        cfg.RateLimitBurst,
 		MaxInFlight:           cfg.MaxInFlight,
+		NoMetricsRoute:        cfg.MetricsAddr != "",
 	})
 
 	srv := &http.Server{
@@ -167,33 +168,55 @@ func run(args []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	servers := []*http.Server{srv}
+	if cfg.MetricsAddr != "" {
+		// Metrics name operations and show the load: operators may keep
+		// them off the public port.
+		metrics := http.NewServeMux()
+		metrics.Handle("GET /metrics", tel.MetricsHandler())
+		servers = append(servers, &http.Server{Addr: cfg.MetricsAddr, Handler: metrics, ReadHeaderTimeout: 5 * time.Second})
+		logger.Info("metrics listening", "addr", cfg.MetricsAddr, "path", "/metrics")
+	}
 	logger.Info("gateway listening", "playground", "http://localhost:"+cfg.Port+"/", "graphql", "http://localhost:"+cfg.Port+"/query", "sandbox", cfg.Sandbox)
-	return serve(ctx, logger, srv, cfg.ShutdownGrace)
+	return serve(ctx, logger, cfg.ShutdownGrace, servers...)
 }
 
 // sandboxTenantKeys are the keys the sandbox accepts in forward auth mode,
 // each with a dataset of its own.
 var sandboxTenantKeys = []string{sandbox.DefaultAPIKey, "sk_sandbox_second_tenant"}
 
-// serve runs srv until ctx is done, then drains in-flight requests.
-func serve(ctx context.Context, logger *slog.Logger, srv *http.Server, grace time.Duration) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+// serve runs the servers until ctx is done or one of them stops (it could
+// not listen, say), then shuts them all down, draining in-flight requests
+// for at most grace.
+func serve(ctx context.Context, logger *slog.Logger, grace time.Duration, servers ...*http.Server) error {
+	errc := make(chan error, len(servers))
+	for _, srv := range servers {
+		go func() { errc <- srv.ListenAndServe() }()
+	}
+	var first error
+	running := len(servers)
 	select {
-	case err := <-errc:
-		return err
+	case first = <-errc:
+		running--
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && first == nil {
+			first = fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range running {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) && first == nil {
+			first = err
+		}
 	}
-	return nil
+	if errors.Is(first, http.ErrServerClosed) {
+		return nil
+	}
+	return first
 }
 
 func newLogger(cfg config) *slog.Logger {

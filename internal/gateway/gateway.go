@@ -61,6 +61,9 @@ type Config struct {
 	// MaxInFlight bounds the GraphQL requests served at once; beyond it
 	// requests are refused with 503 OVERLOADED (default 1024).
 	MaxInFlight int
+	// NoMetricsRoute leaves /metrics out: the caller serves
+	// Telemetry.MetricsHandler elsewhere (METRICS_ADDR).
+	NoMetricsRoute bool
 	// RequestTimeout is the deadline of one GraphQL request, retries
 	// included (default 30s).
 	RequestTimeout time.Duration
@@ -161,7 +164,9 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /{$}", playground.Handler("Revox GraphQL", "/query"))
 	mux.Handle("GET "+playground.AssetPath, playground.Handler("Revox GraphQL", "/query"))
 	mux.HandleFunc("GET /readyz", readyz(cfg.Readiness))
-	mux.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())
+	if !cfg.NoMetricsRoute {
+		mux.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))

@@ -395,6 +395,24 @@ func TestProductionSwitchesAndRequestGuards(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics can be kept off the public port", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			off  bool
+			want int
+		}{{false, http.StatusOK}, {true, http.StatusNotFound}} {
+			gql := build(gateway.Config{NoMetricsRoute: tc.off})
+			resp, err := http.Get(gql.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("NoMetricsRoute %v: GET /metrics %d, want %d", tc.off, resp.StatusCode, tc.want)
+			}
+		}
+	})
+
 	t.Run("automatic persisted queries", func(t *testing.T) {
 		t.Parallel()
 		gql := build(gateway.Config{})
