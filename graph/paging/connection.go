@@ -199,20 +199,27 @@ type walker struct {
 	shortAt *int
 }
 
-func (w *walker) start(i int) *pageLoad {
+// start starts loading page i unless it is already. A page started only to
+// learn whether the list goes on (probe) is decoded without its transcripts;
+// were its attempts used after all, their transcripts decode on first use.
+func (w *walker) start(i int, probe bool) *pageLoad {
 	if pl, ok := w.pages[i]; ok {
 		return pl
 	}
-	pl := &pageLoad{wait: w.src(w.ctx, i, w.size)}
+	ctx := w.ctx
+	if probe {
+		ctx = revox.WithoutTranscripts(ctx)
+	}
+	pl := &pageLoad{wait: w.src(ctx, i, w.size)}
 	w.pages[i] = pl
 	return pl
 }
 
-func (w *walker) page(i int) ([]revox.CallAttempt, error) {
+func (w *walker) page(i int, probe bool) ([]revox.CallAttempt, error) {
 	if w.shortAt != nil && i > *w.shortAt {
 		return nil, nil // past the last page: no need to ask
 	}
-	pl := w.start(i)
+	pl := w.start(i, probe)
 	if !pl.done {
 		pl.items, pl.err = pl.wait()
 		pl.done = true
@@ -225,7 +232,7 @@ func (w *walker) page(i int) ([]revox.CallAttempt, error) {
 
 // exists reports whether the list has an attempt at offset.
 func (w *walker) exists(offset int) (bool, error) {
-	items, err := w.page(offset / w.size)
+	items, err := w.page(offset/w.size, true)
 	return offset%w.size < len(items), err
 }
 
@@ -240,11 +247,11 @@ func (w *walker) collect(start, end int) ([]*revox.CallAttempt, error) {
 		if w.shortAt != nil && i > *w.shortAt {
 			break
 		}
-		w.start(i)
+		w.start(i, false)
 	}
 	out := make([]*revox.CallAttempt, 0, end-start)
 	for i := first; i <= last; i++ {
-		items, err := w.page(i)
+		items, err := w.page(i, false)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +273,7 @@ func (w *walker) collect(start, end int) ([]*revox.CallAttempt, error) {
 func (w *walker) total() (int, error) {
 	lo, hi := -1, 0 // page lo is full (or none), page hi is the probe
 	for {
-		items, err := w.page(hi)
+		items, err := w.page(hi, true)
 		if err != nil {
 			return 0, err
 		}
@@ -281,7 +288,7 @@ func (w *walker) total() (int, error) {
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		items, err := w.page(mid)
+		items, err := w.page(mid, true)
 		if err != nil {
 			return 0, err
 		}
@@ -291,7 +298,7 @@ func (w *walker) total() (int, error) {
 			lo = mid
 		}
 	}
-	items, err := w.page(hi)
+	items, err := w.page(hi, true)
 	if err != nil {
 		return 0, err
 	}

@@ -746,18 +746,22 @@ func TestAnUnreadableTranscriptCostsOnlyItsField(t *testing.T) {
 	}
 }
 
-// hintRecorder is an upstream that records, for each page asked, whether
-// the caller said it will read the transcripts.
+// hintRecorder is an upstream of 100 attempts that records, for each page
+// asked, whether the caller said it will read the transcripts.
 type hintRecorder struct {
 	mu     sync.Mutex
 	wanted []bool
 }
 
-func (h *hintRecorder) ListCalls(ctx context.Context, _ revox.ListCallsOptions) ([]revox.CallAttempt, error) {
+func (h *hintRecorder) ListCalls(ctx context.Context, opts revox.ListCallsOptions) ([]revox.CallAttempt, error) {
 	h.mu.Lock()
 	h.wanted = append(h.wanted, revox.TranscriptsWanted(ctx))
 	h.mu.Unlock()
-	return []revox.CallAttempt{{ID: "a1", Status: revox.AttemptCompleted, Transcript: revox.NewTranscript(nil)}}, nil
+	var page []revox.CallAttempt
+	for i := opts.Page * opts.PageSize; i < min((opts.Page+1)*opts.PageSize, 100); i++ {
+		page = append(page, revox.CallAttempt{ID: fmt.Sprintf("a%d", i), Status: revox.AttemptCompleted, Transcript: revox.NewTranscript(nil)})
+	}
+	return page, nil
 }
 
 func (h *hintRecorder) GetCall(context.Context, string) (*revox.CallOrder, error) {
@@ -770,14 +774,16 @@ func TestPagesSkipTranscriptsOnlyWhenNoneIsSelected(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		query string
-		want  bool
+		want  []bool // one per upstream page, in the order asked
 	}{
-		{`{ calls(first: 1) { nodes { id status } pageInfo { hasNextPage } } }`, false},
-		{`{ calls(first: 1) { edges { cursor node { id } } } }`, false},
-		{`{ calls(first: 1) { nodes { id transcript { content } } } }`, true},
-		{`{ calls(first: 1) { edges { node { ...F } } } } fragment F on CallAttempt { transcriptLength }`, true},
-		{`{ calls(first: 1) { e: edges { n: node { ... on CallAttempt { t: transcript(last: 1) { role } } } } } }`, true},
-		{`query($skip: Boolean!) { calls(first: 1) { nodes { id transcript @skip(if: $skip) { content } } } }`, false},
+		{`{ calls(first: 1) { nodes { id status } pageInfo { hasNextPage } } }`, []bool{false}},
+		{`{ calls(first: 1) { edges { cursor node { id } } } }`, []bool{false}},
+		{`{ calls(first: 1) { nodes { id transcript { content } } } }`, []bool{true}},
+		{`{ calls(first: 1) { edges { node { ...F } } } } fragment F on CallAttempt { transcriptLength }`, []bool{true}},
+		{`{ calls(first: 1) { e: edges { n: node { ... on CallAttempt { t: transcript(last: 1) { role } } } } } }`, []bool{true}},
+		{`query($skip: Boolean!) { calls(first: 1) { nodes { id transcript @skip(if: $skip) { content } } } }`, []bool{false}},
+		// The look-ahead for hasNextPage only counts: no transcripts.
+		{`{ calls(page: 1, pageSize: 10) { nodes { transcript { content } } pageInfo { hasNextPage } } }`, []bool{true, false}},
 	} {
 		rec := &hintRecorder{}
 		gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: rec, Logger: quietLogger()}))
@@ -786,8 +792,8 @@ func TestPagesSkipTranscriptsOnlyWhenNoneIsSelected(t *testing.T) {
 		if len(r.Errors) > 0 {
 			t.Fatalf("%s: %s", tc.query, r.raw)
 		}
-		if len(rec.wanted) != 1 || rec.wanted[0] != tc.want {
-			t.Fatalf("%s: transcripts wanted %v, want [%v]", tc.query, rec.wanted, tc.want)
+		if !slices.Equal(rec.wanted, tc.want) {
+			t.Fatalf("%s: transcripts wanted %v, want %v", tc.query, rec.wanted, tc.want)
 		}
 	}
 }
