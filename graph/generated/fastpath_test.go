@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // The fast path's own writers must match gqlgen's byte for byte on inputs
@@ -40,5 +41,26 @@ func TestFloatFormatMatchesMarshalFloat(t *testing.T) {
 		if isFinite(f) {
 			t.Errorf("isFinite(%v) = true", f)
 		}
+	}
+}
+
+func TestResponseBufferStartsAtTheLastSizeOfTheSameOperation(t *testing.T) {
+	t.Parallel()
+	doc := &ast.QueryDocument{}
+	a := &graphql.OperationContext{Doc: doc, OperationName: "A"}
+	b := &graphql.OperationContext{Doc: doc, OperationName: "B"}
+	if c := responseBuffer(a).Cap(); c != 0 {
+		t.Fatalf("a first response starts with %d bytes, want none", c)
+	}
+	rememberResponseSize(a, 9534)
+	if c := responseBuffer(a).Cap(); c < 9534 {
+		t.Fatalf("after a 9534-byte response: capacity %d", c)
+	}
+	if c := responseBuffer(b).Cap(); c != 0 {
+		t.Fatalf("another operation of the document starts with %d bytes", c)
+	}
+	rememberResponseSize(b, 50<<20)
+	if c := responseBuffer(b).Cap(); c > maxResponseHint+64 {
+		t.Fatalf("a 50 MiB response makes the next start at %d bytes, over the bound", c)
 	}
 }

@@ -711,9 +711,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			var buf bytes.Buffer
-			data.MarshalGQL(&buf)
+			var buf *bytes.Buffer = responseBuffer(opCtx)
+			data.MarshalGQL(buf)
 			response.Data = buf.Bytes()
+			rememberResponseSize(opCtx, buf.Len())
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
 				hasNext := atomic.LoadInt32(&ec.PendingDeferred) > 0
 				response.HasNext = &hasNext

@@ -1,9 +1,10 @@
 // Command gqlgen regenerates the GraphQL executor: gqlgen's own generation
-// (the version pinned in go.mod, configured by gqlgen.yml), then two
+// (the version pinned in go.mod, configured by gqlgen.yml), then three
 // rewrites of its output: list elements are marshalled sequentially rather
-// than one goroutine each (see graph/generated/sequential.go), and
-// CallAttemptEdge and CallAttempt objects try the fast path first (see
-// graph/generated/fastpath.go).
+// than one goroutine each (see graph/generated/sequential.go),
+// CallAttemptEdge and CallAttempt objects and lists try the fast path
+// first (graph/generated/fastpath.go), and a query's data buffer starts at
+// the size of the last response to it (graph/generated/responsesize.go).
 //
 //	go run ./tools/gqlgen
 package main
@@ -20,6 +21,13 @@ import (
 const (
 	concurrent = "graphql.MarshalSliceConcurrently("
 	sequential = "marshalSliceSequentially("
+)
+
+// The query's data buffer starts at the size of the last response to the
+// same operation (see graph/generated/responsesize.go).
+const (
+	responseBufferOld = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
+	responseBufferNew = "\t\t\tvar buf *bytes.Buffer = responseBuffer(opCtx)\n\t\t\tdata.MarshalGQL(buf)\n\t\t\tresponse.Data = buf.Bytes()\n\t\t\trememberResponseSize(opCtx, buf.Len())\n"
 )
 
 // fastPathHooks are inserted at the top of the generated marshalers of the
@@ -68,6 +76,10 @@ func run() error {
 		return fmt.Errorf("%s has no %s call: has gqlgen changed? revisit tools/gqlgen", path, concurrent)
 	}
 	out := bytes.ReplaceAll(src, []byte(concurrent), []byte(sequential))
+	if bytes.Count(out, []byte(responseBufferOld)) != 1 {
+		return fmt.Errorf("%s has no single %q: has gqlgen changed? revisit tools/gqlgen", path, responseBufferOld)
+	}
+	out = bytes.Replace(out, []byte(responseBufferOld), []byte(responseBufferNew), 1)
 	for _, h := range fastPathHooks {
 		if bytes.Count(out, []byte(h.signature)) != 1 {
 			return fmt.Errorf("%s has no single %q: has gqlgen changed? revisit tools/gqlgen", path, h.signature)
