@@ -24,6 +24,8 @@ func (r *queryResolver) Calls(ctx context.Context, page *int, pageSize *int, sta
 		// Pages are then decoded without their transcripts, most of their bytes.
 		ctx = revox.WithoutTranscripts(ctx)
 	}
+	// And for the fields the operation reads alone, when it reads few.
+	ctx = revox.WithAttemptFields(ctx, attemptFieldsWanted(ctx))
 	args := paging.Args{Page: page, PageSize: pageSize, First: first, After: after, Last: last, Before: before}
 	return paging.Resolve(ctx, loaders.For(ctx).PageSource(filter), args, filter, r.Limits, pageInfoWanted(ctx))
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/revox-graphql/gateway/internal/revox"
+
 	"github.com/revox-graphql/gateway/graph/paging"
 )
 
@@ -60,9 +62,74 @@ func transcriptsWanted(ctx context.Context) bool {
 	return false
 }
 
-// The types a selection on an attempt or an edge is collected for, as the
-// generated executor does (so gqlgen's collected-fields cache serves both).
+// The types a selection is collected for, as the generated executor does
+// (so gqlgen's collected-fields cache serves both).
 var (
+	queryTypes           = []string{"Query"}
+	connectionTypes      = []string{"CallAttemptConnection"}
 	callAttemptTypes     = []string{"CallAttempt"}
 	callAttemptEdgeTypes = []string{"CallAttemptEdge"}
 )
+
+// attemptFieldBits are the upstream fields each CallAttempt field reads.
+// A field missing here (one added to the schema and not here) reads them
+// all.
+var attemptFieldBits = map[string]revox.AttemptFields{
+	"__typename":       0,
+	"id":               revox.FieldID,
+	"phoneNumber":      revox.FieldPhoneNumber,
+	"status":           revox.FieldStatus,
+	"statusRaw":        revox.FieldStatus,
+	"result":           revox.FieldResult,
+	"resultRaw":        revox.FieldResult,
+	"dialError":        revox.FieldDialError,
+	"dialErrorRaw":     revox.FieldDialError,
+	"startedAt":        revox.FieldStartedAt,
+	"answeredAt":       revox.FieldAnsweredAt,
+	"endedAt":          revox.FieldEndedAt,
+	"durationSeconds":  revox.FieldAnsweredAt | revox.FieldEndedAt,
+	"recordingUrl":     revox.FieldRecordingURL,
+	"endReason":        revox.FieldEndReason,
+	"endedBy":          revox.FieldEndedBy,
+	"endedByRaw":       revox.FieldEndedBy,
+	"structuredOutput": revox.FieldStructuredOutput,
+	"transcript":       revox.FieldTranscript,
+	"transcriptLength": revox.FieldTranscript,
+}
+
+// attemptFieldsWanted is the union, over every calls field of the
+// operation, of the upstream fields its attempts' selection reads (through
+// fragments and aliases, @skip and @include applied). It is the same for
+// every calls field of an operation, so that aliases asking for the same
+// page still share one upstream request.
+func attemptFieldsWanted(ctx context.Context) revox.AttemptFields {
+	opCtx := graphql.GetOperationContext(ctx)
+	var fields revox.AttemptFields
+	attempt := func(sel ast.SelectionSet) {
+		for _, f := range graphql.CollectFields(opCtx, sel, callAttemptTypes) {
+			bits, ok := attemptFieldBits[f.Name]
+			if !ok {
+				bits = revox.AllAttemptFields
+			}
+			fields |= bits
+		}
+	}
+	for _, root := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, queryTypes) {
+		if root.Name != "calls" {
+			continue
+		}
+		for _, f := range graphql.CollectFields(opCtx, root.Selections, connectionTypes) {
+			switch f.Name {
+			case "nodes":
+				attempt(f.Selections)
+			case "edges":
+				for _, ef := range graphql.CollectFields(opCtx, f.Selections, callAttemptEdgeTypes) {
+					if ef.Name == "node" {
+						attempt(ef.Selections)
+					}
+				}
+			}
+		}
+	}
+	return fields
+}

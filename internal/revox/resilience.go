@@ -175,11 +175,16 @@ func (c *Client) backoff(n int, err error) time.Duration {
 type fetched struct{ value any }
 
 // fetch runs one logical upstream GET: from the cache, or joined to an
-// identical request already in flight (same credential and URL), or as
-// attempts with retries. decode turns a 2xx body into the value.
-func (c *Client) fetch(ctx context.Context, endpoint, path, target string, decode func([]byte) (any, error)) (any, error) {
+// identical request already in flight (same credential, URL and variant of
+// decoding), or as attempts with retries. decode turns a 2xx body into the
+// value.
+func (c *Client) fetch(ctx context.Context, endpoint, path, target, variant string, decode func([]byte) (any, error)) (any, error) {
 	cred := c.credential(ctx)
 	key := cred + "\x00" + target
+	if variant != "" {
+		// A body decoded another way (fewer fields) is another value.
+		key += "\x00" + variant
+	}
 	if c.cache != nil {
 		if v, ok := c.cache.Get(key); ok {
 			return v, nil
