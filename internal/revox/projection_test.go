@@ -147,9 +147,11 @@ func TestDecodedPagesKeepNothingOfTheBody(t *testing.T) {
 		return out
 	}
 	for name, decode := range map[string]func([]byte) ([]CallAttempt, error){
-		"eager":     decodeListPage,
-		"lazy":      decodeListPageLazily,
-		"projected": func(b []byte) ([]CallAttempt, error) { return decodeListPageFields(b, AllAttemptFields&^FieldTranscript) },
+		"eager": decodeListPage,
+		"lazy":  decodeListPageLazily,
+		"projected": func(b []byte) ([]CallAttempt, error) {
+			return decodeListPageFields(b, AllAttemptFields&^FieldTranscript)
+		},
 		"order": func(b []byte) ([]CallAttempt, error) {
 			o, err := decodeCallOrder(b)
 			if err != nil {
