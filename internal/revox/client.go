@@ -137,8 +137,14 @@ func NewTransport(conns int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = max(conns, 2)
 	t.MaxIdleConns = max(2*conns, 100)
+	// Pages are 60-230 KB: read them in 64 KiB pieces, not the default 4.
+	t.ReadBufferSize = readBufferSize
 	return t
 }
+
+// readBufferSize is the size of the buffer upstream responses are read
+// through, per connection.
+const readBufferSize = 64 << 10
 
 // FirstPage returns the upstream index of the first page.
 func (c *Client) FirstPage() int { return c.firstPage }
