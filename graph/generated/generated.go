@@ -2743,7 +2743,7 @@ func (ec *executionContext) _CallAttemptConnection_edges(ctx context.Context, fi
 			return ec.fieldContext_CallAttemptConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
+			return obj.Edges(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.CallAttemptEdge) graphql.Marshaler {
@@ -2757,7 +2757,7 @@ func (ec *executionContext) fieldContext_CallAttemptConnection_edges(_ context.C
 	fc = &graphql.FieldContext{
 		Object:     "CallAttemptConnection",
 		Field:      field,
-		IsMethod:   false,
+		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CallAttemptEdge(ctx, field)

@@ -5,17 +5,30 @@ import (
 	"strconv"
 )
 
-// CallAttemptConnection is one window of the attempt list in the Relay shape.
+// CallAttemptConnection is one window of the attempt list in the Relay
+// shape. Its edges are made when asked for: a request selecting nodes
+// pays for none.
 type CallAttemptConnection struct {
-	Edges    []CallAttemptEdge
-	PageInfo PageInfo
+	nodes       []*CallAttempt
+	start       int    // offset of nodes[0] in the list
+	fingerprint uint32 // of the statuses filter, for cursors
+	PageInfo    PageInfo
 }
 
-// Nodes are the attempts of Edges, for clients that need no cursors.
-func (c *CallAttemptConnection) Nodes() []*CallAttempt {
-	out := make([]*CallAttempt, len(c.Edges))
-	for i := range c.Edges {
-		out[i] = c.Edges[i].Node
+// NewCallAttemptConnection is the window of nodes starting at offset start
+// of the list under a statuses filter of the given fingerprint.
+func NewCallAttemptConnection(nodes []*CallAttempt, start int, fingerprint uint32) *CallAttemptConnection {
+	return &CallAttemptConnection{nodes: nodes, start: start, fingerprint: fingerprint}
+}
+
+// Nodes are the attempts of the window, for clients that need no cursors.
+func (c *CallAttemptConnection) Nodes() []*CallAttempt { return c.nodes }
+
+// Edges are the attempts of the window with their cursors.
+func (c *CallAttemptConnection) Edges() []CallAttemptEdge {
+	out := make([]CallAttemptEdge, len(c.nodes))
+	for i, n := range c.nodes {
+		out[i] = NewCallAttemptEdge(n, c.start+i, c.fingerprint)
 	}
 	return out
 }

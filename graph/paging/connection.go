@@ -153,12 +153,9 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CallAttemptConnection{Edges: make([]model.CallAttemptEdge, len(items))}
-	for i := range items {
-		conn.Edges[i] = model.NewCallAttemptEdge((*model.CallAttempt)(items[i]), p.start+i, f.fingerprint)
-	}
+	conn := model.NewCallAttemptConnection(items, p.start, f.fingerprint)
 	if len(items) > 0 {
-		start, end := conn.Edges[0].Cursor(), conn.Edges[len(items)-1].Cursor()
+		start, end := EncodeCursor(p.start, f), EncodeCursor(p.start+len(items)-1, f)
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &start, &end
 	}
 	if want.HasPreviousPage && p.start > 0 {
@@ -238,7 +235,7 @@ func (w *walker) exists(offset int) (bool, error) {
 
 // collect returns the attempts at offsets [start, end), fewer if the list
 // ends first. All pages are started before any is waited on.
-func (w *walker) collect(start, end int) ([]*revox.CallAttempt, error) {
+func (w *walker) collect(start, end int) ([]*model.CallAttempt, error) {
 	if end <= start {
 		return nil, nil
 	}
@@ -249,7 +246,7 @@ func (w *walker) collect(start, end int) ([]*revox.CallAttempt, error) {
 		}
 		w.start(i, false)
 	}
-	out := make([]*revox.CallAttempt, 0, end-start)
+	out := make([]*model.CallAttempt, 0, end-start)
 	for i := first; i <= last; i++ {
 		items, err := w.page(i, false)
 		if err != nil {
@@ -258,7 +255,7 @@ func (w *walker) collect(start, end int) ([]*revox.CallAttempt, error) {
 		base := i * w.size
 		lo, hi := max(start-base, 0), min(end-base, len(items))
 		for j := lo; j < hi; j++ {
-			out = append(out, &items[j])
+			out = append(out, (*model.CallAttempt)(&items[j]))
 		}
 		if len(items) < w.size {
 			break

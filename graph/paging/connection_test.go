@@ -72,7 +72,7 @@ func TestForwardWalkVisitsEveryAttemptOnce(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for _, e := range conn.Edges {
+					for _, e := range conn.Edges() {
 						got = append(got, e.Node.ID)
 					}
 					if conn.PageInfo.HasPreviousPage != (after != nil && n > 0) {
@@ -109,8 +109,8 @@ func TestBackwardWalkVisitsEveryAttemptOnce(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					page := make([]string, 0, len(conn.Edges))
-					for _, e := range conn.Edges {
+					page := make([]string, 0, len(conn.Edges()))
+					for _, e := range conn.Edges() {
 						page = append(page, e.Node.ID)
 					}
 					got = append(page, got...)
@@ -138,15 +138,15 @@ func TestPageModeMatchesUpstreamPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(conn.Edges) != 5 || conn.Edges[0].Node.ID != "a40" || conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage {
-		t.Fatalf("page 2 of 45 by 20: %d edges, first %s, info %+v", len(conn.Edges), conn.Edges[0].Node.ID, conn.PageInfo)
+	if len(conn.Edges()) != 5 || conn.Edges()[0].Node.ID != "a40" || conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage {
+		t.Fatalf("page 2 of 45 by 20: %d edges, first %s, info %+v", len(conn.Edges()), conn.Edges()[0].Node.ID, conn.PageInfo)
 	}
 	if !slices.Equal(l.loads, []string{"2/20"}) {
 		t.Fatalf("loads = %v, want just the page (it is short, so no look-ahead)", l.loads)
 	}
 	// A page-mode cursor continues in cursor mode at the right place.
-	next, err := Resolve(t.Context(), l.source(), Args{First: ptr(3), After: ptr(conn.Edges[0].Cursor())}, f, testLimits, Want{})
-	if err != nil || len(next.Edges) != 3 || next.Edges[0].Node.ID != "a41" {
+	next, err := Resolve(t.Context(), l.source(), Args{First: ptr(3), After: ptr(conn.Edges()[0].Cursor())}, f, testLimits, Want{})
+	if err != nil || len(next.Edges()) != 3 || next.Edges()[0].Node.ID != "a41" {
 		t.Fatalf("continuing from a page-mode cursor: %+v, %v", next, err)
 	}
 }
@@ -187,7 +187,7 @@ func TestLookAheadOnlyWhenAskedAndNeeded(t *testing.T) {
 		t.Parallel()
 		l := &fakeList{n: 40}
 		conn, err := Resolve(t.Context(), l.source(), Args{First: ptr(5), After: ptr(EncodeCursor(11, f))}, f, testLimits, wantAll)
-		if err != nil || !conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage || conn.Edges[0].Node.ID != "a12" {
+		if err != nil || !conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage || conn.Edges()[0].Node.ID != "a12" {
 			t.Fatalf("info = %+v, %v", conn.PageInfo, err)
 		}
 		if !slices.Equal(l.loads, []string{"1/10"}) {
@@ -231,11 +231,11 @@ func TestFirstWindowIsOneExactUpstreamPage(t *testing.T) {
 			if !slices.Equal(l.loads, tc.loads) {
 				t.Fatalf("loads = %v, want %v", l.loads, tc.loads)
 			}
-			if len(conn.Edges) != tc.edges || conn.PageInfo.HasNextPage != tc.hasNext {
-				t.Fatalf("%d edges, hasNextPage %v; want %d, %v", len(conn.Edges), conn.PageInfo.HasNextPage, tc.edges, tc.hasNext)
+			if len(conn.Edges()) != tc.edges || conn.PageInfo.HasNextPage != tc.hasNext {
+				t.Fatalf("%d edges, hasNextPage %v; want %d, %v", len(conn.Edges()), conn.PageInfo.HasNextPage, tc.edges, tc.hasNext)
 			}
-			if tc.edges > 0 && conn.Edges[tc.edges-1].Node.ID != tc.lastEdgeN {
-				t.Fatalf("last edge %s, want %s", conn.Edges[tc.edges-1].Node.ID, tc.lastEdgeN)
+			if tc.edges > 0 && conn.Edges()[tc.edges-1].Node.ID != tc.lastEdgeN {
+				t.Fatalf("last edge %s, want %s", conn.Edges()[tc.edges-1].Node.ID, tc.lastEdgeN)
 			}
 		})
 	}
@@ -250,8 +250,8 @@ func TestStraddlingWindowLoadsPagesConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(conn.Edges) != 15 || conn.Edges[0].Node.ID != "a7" || conn.Edges[14].Node.ID != "a21" {
-		t.Fatalf("edges %s..%s", conn.Edges[0].Node.ID, conn.Edges[len(conn.Edges)-1].Node.ID)
+	if len(conn.Edges()) != 15 || conn.Edges()[0].Node.ID != "a7" || conn.Edges()[14].Node.ID != "a21" {
+		t.Fatalf("edges %s..%s", conn.Edges()[0].Node.ID, conn.Edges()[len(conn.Edges())-1].Node.ID)
 	}
 	if l.maxPending != 3 {
 		t.Fatalf("at most %d pages were in flight at once, want all 3 started before waiting", l.maxPending)
@@ -271,7 +271,7 @@ func TestLastWithoutBeforeFindsTheEndInLogarithmicRequests(t *testing.T) {
 			}
 			want := ids(t, n)[max(0, n-3):]
 			var got []string
-			for _, e := range conn.Edges {
+			for _, e := range conn.Edges() {
 				got = append(got, e.Node.ID)
 			}
 			if !slices.Equal(got, want) {
