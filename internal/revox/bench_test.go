@@ -11,8 +11,9 @@ import (
 // ten-turn transcripts, tool calls and structured output, the largest page a
 // GraphQL query is expected to pull: eagerly (transcripts in the same pass,
 // as when a request selects them), lazily (transcripts left undecoded, as
-// when none does), and lazily with every transcript read afterwards (a page
-// decoded for one request and shared with another that reads them).
+// when none does), lazily with every transcript read afterwards (a page
+// decoded for one request and shared with another that reads them), and
+// for a few fields alone (as for a request reading only those).
 func BenchmarkDecodeListPage(b *testing.B) {
 	payload := listPagePayload(b, 100, 10)
 	for _, tc := range []struct {
@@ -23,6 +24,10 @@ func BenchmarkDecodeListPage(b *testing.B) {
 		{"eager", decodeListPage, false},
 		{"lazy", decodeListPageLazily, false},
 		{"lazy+read", decodeListPageLazily, true},
+		{"ids", func(b []byte) ([]CallAttempt, error) { return decodeListPageFields(b, FieldID) }, false},
+		{"four-fields", func(b []byte) ([]CallAttempt, error) {
+			return decodeListPageFields(b, FieldID|FieldStatus|FieldPhoneNumber|FieldStartedAt)
+		}, false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(payload)))

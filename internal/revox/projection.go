@@ -9,8 +9,9 @@ import (
 
 // AttemptFields is a set of the fields of an attempt a caller of ListCalls
 // reads. A list page read for a few fields is decoded for those alone: the
-// decoder skips the others without building them, so an ids-only page
-// costs a fifth of a full one (BenchmarkDecodeListPage/ids).
+// decoder skips the others without building them (BenchmarkDecodeListPage,
+// 227 KB page: 1.05 ms eager, 0.72 ms without transcripts, 0.27 ms for the
+// ids alone, 0.35-0.41 ms for four fields).
 type AttemptFields uint16
 
 // The fields of CallAttempt, by the JSON key they are decoded from.
