@@ -274,22 +274,11 @@ type attemptWriter struct {
 }
 
 func (aw *attemptWriter) MarshalGQL(w io.Writer) {
-	sw := newScratchWriter(w)
 	if aw.one != nil {
-		sw.b = aw.p.append(sw.b, aw.one)
-		sw.close()
+		writeJSON(w, -1, func(b []byte, _ int) []byte { return aw.p.append(b, aw.one) })
 		return
 	}
-	sw.b = append(sw.b, '[')
-	for i, a := range aw.list {
-		if i > 0 {
-			sw.b = append(sw.b, ',')
-		}
-		sw.b = aw.p.append(sw.b, a)
-		sw.flushIfFull()
-	}
-	sw.b = append(sw.b, ']')
-	sw.close()
+	writeJSON(w, len(aw.list), func(b []byte, i int) []byte { return aw.p.append(b, aw.list[i]) })
 }
 
 type edgeWriter struct {
@@ -299,18 +288,28 @@ type edgeWriter struct {
 }
 
 func (ew *edgeWriter) MarshalGQL(w io.Writer) {
-	sw := newScratchWriter(w)
+	n := len(ew.list)
 	if ew.one {
-		sw.b = ew.p.append(sw.b, &ew.list[0])
+		n = -1
+	}
+	writeJSON(w, n, func(b []byte, i int) []byte { return ew.p.append(b, &ew.list[max(i, 0)]) })
+}
+
+// writeJSON writes item(0) alone when n is negative, else the array of
+// item(0) to item(n-1), through a scratch buffer.
+func writeJSON(w io.Writer, n int, item func(b []byte, i int) []byte) {
+	sw := newScratchWriter(w)
+	if n < 0 {
+		sw.b = item(sw.b, 0)
 		sw.close()
 		return
 	}
 	sw.b = append(sw.b, '[')
-	for i := range ew.list {
+	for i := range n {
 		if i > 0 {
 			sw.b = append(sw.b, ',')
 		}
-		sw.b = ew.p.append(sw.b, &ew.list[i])
+		sw.b = item(sw.b, i)
 		sw.flushIfFull()
 	}
 	sw.b = append(sw.b, ']')
@@ -453,8 +452,7 @@ type edgePlan struct {
 
 type edgeField struct {
 	key  []byte
-	kind uint8 // 0 __typename, 1 cursor, 2 node
-	node *attemptPlan
+	kind uint8 // 0 __typename, 1 cursor, 2 node (written with the plan's node plan)
 }
 
 // collect is graphql.CollectFields, refusing @defer and keeping the first of
@@ -541,13 +539,12 @@ func (ec *executionContext) compileEdge(ctx context.Context, sel ast.SelectionSe
 			ef.kind = 1
 		case "node":
 			ef.kind = 2
-			if ef.node = ec.compileAttempt(ctx, f.Selections); ef.node == nil {
-				return nil
-			}
 			if p.node != nil {
 				return nil // node twice under two aliases: left to the generated code
 			}
-			p.node = ef.node
+			if p.node = ec.compileAttempt(ctx, f.Selections); p.node == nil {
+				return nil
+			}
 			p.objects++
 		default:
 			return nil
@@ -598,7 +595,7 @@ func (p *edgePlan) append(b []byte, e *model.CallAttemptEdge) []byte {
 			b = e.AppendCursorTo(b) // base64: nothing to escape
 			b = append(b, '"')
 		case 2:
-			b = f.node.append(b, e.Node)
+			b = p.node.append(b, e.Node)
 		}
 	}
 	return append(b, '}')

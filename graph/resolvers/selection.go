@@ -37,29 +37,7 @@ func pageInfoWanted(ctx context.Context) paging.Want {
 // fragments and aliases too, @skip and @include applied).
 func transcriptsWanted(ctx context.Context) bool {
 	opCtx := graphql.GetOperationContext(ctx)
-	attempt := func(sel ast.SelectionSet) bool {
-		for _, f := range graphql.CollectFields(opCtx, sel, callAttemptTypes) {
-			if f.Name == "transcript" || f.Name == "transcriptLength" {
-				return true
-			}
-		}
-		return false
-	}
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		switch f.Name {
-		case "nodes":
-			if attempt(f.Selections) {
-				return true
-			}
-		case "edges":
-			for _, ef := range graphql.CollectFields(opCtx, f.Selections, callAttemptEdgeTypes) {
-				if ef.Name == "node" && attempt(ef.Selections) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return attemptFieldsOf(opCtx, graphql.CollectFieldsCtx(ctx, connectionTypes))&revox.FieldTranscript != 0
 }
 
 // The types a selection is collected for, as the generated executor does
@@ -98,12 +76,24 @@ var attemptFieldBits = map[string]revox.AttemptFields{
 }
 
 // attemptFieldsWanted is the union, over every calls field of the
-// operation, of the upstream fields its attempts' selection reads (through
-// fragments and aliases, @skip and @include applied). It is the same for
-// every calls field of an operation, so that aliases asking for the same
-// page still share one upstream request.
+// operation, of the upstream fields its attempts' selection reads. It is the
+// same for every calls field of an operation, so that aliases asking for the
+// same page still share one upstream request.
 func attemptFieldsWanted(ctx context.Context) revox.AttemptFields {
 	opCtx := graphql.GetOperationContext(ctx)
+	var fields revox.AttemptFields
+	for _, root := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, queryTypes) {
+		if root.Name == "calls" {
+			fields |= attemptFieldsOf(opCtx, graphql.CollectFields(opCtx, root.Selections, connectionTypes))
+		}
+	}
+	return fields
+}
+
+// attemptFieldsOf is the upstream fields read by the attempts of one
+// connection's selection, under edges.node or nodes (through fragments and
+// aliases, @skip and @include applied).
+func attemptFieldsOf(opCtx *graphql.OperationContext, connection []graphql.CollectedField) revox.AttemptFields {
 	var fields revox.AttemptFields
 	attempt := func(sel ast.SelectionSet) {
 		for _, f := range graphql.CollectFields(opCtx, sel, callAttemptTypes) {
@@ -114,19 +104,14 @@ func attemptFieldsWanted(ctx context.Context) revox.AttemptFields {
 			fields |= bits
 		}
 	}
-	for _, root := range graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, queryTypes) {
-		if root.Name != "calls" {
-			continue
-		}
-		for _, f := range graphql.CollectFields(opCtx, root.Selections, connectionTypes) {
-			switch f.Name {
-			case "nodes":
-				attempt(f.Selections)
-			case "edges":
-				for _, ef := range graphql.CollectFields(opCtx, f.Selections, callAttemptEdgeTypes) {
-					if ef.Name == "node" {
-						attempt(ef.Selections)
-					}
+	for _, f := range connection {
+		switch f.Name {
+		case "nodes":
+			attempt(f.Selections)
+		case "edges":
+			for _, ef := range graphql.CollectFields(opCtx, f.Selections, callAttemptEdgeTypes) {
+				if ef.Name == "node" {
+					attempt(ef.Selections)
 				}
 			}
 		}
