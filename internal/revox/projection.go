@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -50,6 +51,36 @@ var attemptFieldOf = map[string]AttemptFields{
 	"StructuredOutput": FieldStructuredOutput,
 	"Transcript":       FieldTranscript,
 }
+
+// AttemptFieldsOf is the set of attempt fields decoded from the given
+// upstream JSON keys (the json tags of CallAttempt). It panics on a key
+// CallAttempt does not have: callers pass keys generated from the schema
+// and gqlgen.yml at package initialisation, so a mismatch fails at start.
+func AttemptFieldsOf(keys ...string) AttemptFields {
+	var f AttemptFields
+	for _, k := range keys {
+		bit, ok := attemptFieldByKey[k]
+		if !ok {
+			panic("revox: CallAttempt has no field with JSON key " + strconv.Quote(k))
+		}
+		f |= bit
+	}
+	return f
+}
+
+// attemptFieldByKey maps the JSON keys of CallAttempt to their bit.
+var attemptFieldByKey = func() map[string]AttemptFields {
+	m := make(map[string]AttemptFields, len(attemptFieldOf))
+	t := reflect.TypeFor[CallAttempt]()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		key, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if bit, ok := attemptFieldOf[sf.Name]; ok && key != "" {
+			m[key] = bit
+		}
+	}
+	return m
+}()
 
 type attemptFieldsKey struct{}
 
