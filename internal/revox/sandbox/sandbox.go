@@ -1,6 +1,7 @@
 // Package sandbox is an embedded, Revox-compatible upstream for the call
 // resource: GET /call and GET /call/{id} over a deterministic, generated
-// dataset. It lets the gateway run, be tested end to end and be load-tested
+// dataset, and POST /call and POST /call/{id}/cancel, whose orders come alive
+// on the sandbox's clock (see writes.go). It lets the gateway run, be tested end to end and be load-tested
 // without a Revox account, and it serves the awkward parts of the real API on
 // purpose (timestamps in several forms, enum values the documentation does not
 // list, unknown fields) so that clients are exercised against them.
@@ -46,6 +47,16 @@ type Options struct {
 	// Seed selects the dataset; 0 means a fixed default. The same seed always
 	// produces a byte-identical dataset.
 	Seed uint64
+	// Now is the clock of orders placed with POST /call; nil means time.Now.
+	Now func() time.Time
+	// TimeScale speeds up the life of placed orders (queueing, ringing, each
+	// turn of the conversation): 1 or 0 is real time, 60 makes a minute pass
+	// in a second. Timestamps stay on the clock; only durations shrink. The
+	// server reads it from SANDBOX_TIME_SCALE.
+	TimeScale float64
+	// MaxPlacedOrders caps the orders POST /call keeps; 0 means
+	// DefaultMaxPlacedOrders. See writes.go for what happens at the cap.
+	MaxPlacedOrders int
 }
 
 // Server is the sandbox upstream. It implements http.Handler, is safe for
@@ -61,6 +72,8 @@ type Server struct {
 	filters  [filterMasks]atomic.Pointer[pageView]
 
 	requests atomic.Int64
+
+	writes writeState
 }
 
 // New generates the dataset described by opts and returns a Server for it.
@@ -78,6 +91,7 @@ func New(opts Options) *Server {
 		seed = defaultSeed
 	}
 	s := &Server{firstPage: opts.FirstPage}
+	s.writes.init(seed, opts)
 	for _, k := range keys {
 		s.keys = append(s.keys, []byte(k))
 	}
@@ -124,10 +138,13 @@ func (s *Server) BaseTime() time.Time { return baseTime }
 var (
 	jsonContentType = []string{"application/json"}
 	allowGetHead    = []string{"GET, HEAD"}
+	allowList       = []string{"GET, HEAD, POST"}
+	allowPost       = []string{"POST"}
 	bearerChallenge = []string{`Bearer realm="revox-sandbox"`}
 )
 
-// ServeHTTP answers GET /call and GET /call/{id}. The key is checked before
+// ServeHTTP answers GET /call, GET /call/{id}, POST /call and
+// POST /call/{id}/cancel. The key is checked before
 // the route so that an unauthenticated caller learns nothing about which
 // paths exist, as production APIs usually do.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -139,10 +156,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.Path
 	var id string
+	allow := allowList
 	switch {
 	case path == "/call":
 	case strings.HasPrefix(path, "/call/"):
 		id = path[len("/call/"):]
+		allow = allowGetHead
+		if cancelled, ok := strings.CutSuffix(id, "/cancel"); ok && cancelled != "" && strings.IndexByte(cancelled, '/') < 0 {
+			if r.Method == http.MethodPost {
+				s.cancelCall(w, r, cancelled)
+				return
+			}
+			w.Header()["Allow"] = allowPost
+			writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+path)
+			return
+		}
 		if id == "" || strings.IndexByte(id, '/') >= 0 {
 			writeError(w, r, http.StatusNotFound, "no route for "+path)
 			return
@@ -151,8 +179,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "no route for "+path)
 		return
 	}
+	if r.Method == http.MethodPost && id == "" {
+		s.createCall(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header()["Allow"] = allowGetHead
+		w.Header()["Allow"] = allow
 		writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+path)
 		return
 	}
@@ -191,6 +223,10 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := s.view(q.mask)
+	if s.writes.placed.Load() > 0 {
+		s.listWithPlaced(w, r, q, view)
+		return
+	}
 	items := view.page(q.page-s.firstPage, q.pageSize)
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
@@ -206,6 +242,9 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request, id string) {
 	o, ok := s.byID[id]
+	if !ok && s.writes.placed.Load() > 0 && s.getPlaced(w, r, id) {
+		return
+	}
 	if !ok {
 		writeError(w, r, http.StatusNotFound, "call not found: "+strconv.Quote(id))
 		return

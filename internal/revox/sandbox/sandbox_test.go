@@ -548,8 +548,8 @@ func TestErrors(t *testing.T) {
 		{"an unknown path is 404", http.MethodGet, "/calls", bearer, http.StatusNotFound},
 		{"an unknown call id is 404", http.MethodGet, "/call/nope", bearer, http.StatusNotFound},
 		{"an empty call id is 404", http.MethodGet, "/call/", bearer, http.StatusNotFound},
-		{"a path below a call is 404", http.MethodPost, "/call/" + id + "/cancel", bearer, http.StatusNotFound},
-		{"POST on the list is 405", http.MethodPost, "/call", bearer, http.StatusMethodNotAllowed},
+		{"a path below a call is 404", http.MethodGet, "/call/" + id + "/attempts", bearer, http.StatusNotFound},
+		{"PUT on the list is 405", http.MethodPut, "/call", bearer, http.StatusMethodNotAllowed},
 		{"DELETE on a call is 405", http.MethodDelete, "/call/" + id, bearer, http.StatusMethodNotAllowed},
 		{"a missing page is 400", http.MethodGet, "/call?page_size=5", bearer, http.StatusBadRequest},
 		{"a missing page_size is 400", http.MethodGet, "/call?page=1", bearer, http.StatusBadRequest},
@@ -575,7 +575,7 @@ func TestErrors(t *testing.T) {
 			if err := json.Unmarshal(body, &shaped); err != nil || len(shaped) != 1 || shaped["message"] == "" {
 				t.Errorf(`body %s is not {"message": "..."}`, body)
 			}
-			if tc.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != "GET, HEAD" {
+			if tc.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != map[bool]string{true: "GET, HEAD, POST", false: "GET, HEAD"}[tc.target == "/call"] {
 				t.Errorf("Allow %q", resp.Header.Get("Allow"))
 			}
 		})

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 )
@@ -10,7 +11,9 @@ import (
 const StatsPath = "/_sandbox/stats"
 
 // StatsHandler returns s with one more route: GET StatsPath answers
-// {"requests": N}, the value of Requests. It lets a load test that runs the
+// {"requests": N, ...}: the value of Requests and the write counters of
+// WriteStats (create_requests, orders_created, cancel_requests,
+// orders_cancelled). It lets a load test that runs the
 // sandbox as its own process count the upstream requests a gateway makes.
 // Reading the counter needs the same Bearer key as the API and is not
 // counted itself; every other request goes to s unchanged.
@@ -30,7 +33,9 @@ func (s *Server) StatsHandler() http.Handler {
 			writeError(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+StatsPath)
 			return
 		}
-		body := []byte(`{"requests":` + strconv.FormatInt(s.Requests(), 10) + `}`)
+		ws := s.WriteStats()
+		body := fmt.Appendf(nil, `{"requests":%d,"create_requests":%d,"orders_created":%d,"cancel_requests":%d,"orders_cancelled":%d}`,
+			s.Requests(), ws.CreateRequests, ws.OrdersCreated, ws.CancelRequests, ws.OrdersCancelled)
 		h := w.Header()
 		h["Content-Type"] = jsonContentType
 		h["Cache-Control"] = []string{"no-store"}

@@ -1,0 +1,447 @@
+package sandbox
+
+// The write path: POST /call places an order, POST /call/{id}/cancel cancels
+// one. Each Server (so each tenant of Tenants) keeps its own placed orders.
+//
+// Contract (where the API documentation is silent, the choice is the
+// sandbox's and is pinned by writes_test.go):
+//
+//	POST /call                 200 {"call": CallOrder}, the order as placed
+//	                           400 {"message", "field"} invalid body (field
+//	                               names the first bad one, e.g. "phone_number",
+//	                               "metadata.age", "concurrency.max")
+//	                           413 {"message"} body over MaxWriteBody
+//	                           429 {"message"} + Retry-After when the tenant
+//	                               has MaxPlacedOrders orders still in flight
+//	POST /call/{id}/cancel     200 {"call": CallOrder}, the order as cancelled
+//	                           404 {"message"} unknown id
+//	                           409 {"message", "status"} already cancelled or
+//	                               finished; status is the order's status. The
+//	                               generated dataset is history: its orders
+//	                               answer 409 with their own status.
+//
+// A placed order lives on the sandbox clock: scheduled until scheduled_at,
+// then queued_for_calling (attempt queued), calling (attempt ringing, then
+// ongoing with a transcript that grows turn by turn), then completed. Its
+// attempt heads GET /call (newest placed first) and filters by the order's
+// status like the dataset's.
+
+import (
+	"cmp"
+	"errors"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxPlacedOrders is the cap on placed orders per tenant.
+const DefaultMaxPlacedOrders = 500
+
+// placedStream is the PCG stream of placed ids, apart from the dataset's.
+const placedStream uint64 = 0x706c61636564 // "placed"
+
+// maxQueuedFaults bounds InjectWriteFaults.
+const maxQueuedFaults = 1024
+
+// WriteFaultKind is a misbehaviour of the write path.
+type WriteFaultKind uint8
+
+const (
+	// WriteRateLimited answers 429 with Retry-After before applying: the
+	// one failure after which a POST is certainly safe to retry.
+	WriteRateLimited WriteFaultKind = iota + 1
+	// WriteAnswerLost applies the POST, then closes the connection without
+	// an answer.
+	WriteAnswerLost
+	// WriteAnswerHangs applies the POST, then never answers: the client
+	// times out.
+	WriteAnswerHangs
+)
+
+// WriteFault is one injected fault; RetryAfterSeconds is sent with
+// WriteRateLimited.
+type WriteFault struct {
+	Kind              WriteFaultKind
+	RetryAfterSeconds int
+}
+
+// WriteStats counts the write path of one Server since New.
+type WriteStats struct {
+	// CreateRequests counts POST /call requests that passed the key check,
+	// whatever their answer. OrdersCreated counts the orders they placed.
+	CreateRequests, OrdersCreated int64
+	// CancelRequests counts POST /call/{id}/cancel requests; OrdersCancelled
+	// the orders they cancelled.
+	CancelRequests, OrdersCancelled int64
+}
+
+// writeState is the mutable part of a Server.
+type writeState struct {
+	now        func() time.Time
+	scale      float64
+	max        int
+	seed       uint64
+	assistants map[string]*business
+	catalogue  []*business // the same, in the dataset's order
+
+	// placed is len(orders), readable without the lock so that GET paths
+	// stay lock-free until the first order is placed.
+	placed atomic.Int64
+
+	mu     sync.RWMutex
+	orders []*placedOrder // oldest placed first
+	byID   map[string]*placedOrder
+	ids    *rand.Rand
+	seq    uint64
+	faults []WriteFault
+
+	createRequests, ordersCreated, cancelRequests, ordersCancelled atomic.Int64
+}
+
+func (ws *writeState) init(seed uint64, opts Options) {
+	ws.now = opts.Now
+	if ws.now == nil {
+		ws.now = time.Now
+	}
+	ws.scale = opts.TimeScale
+	if ws.scale <= 0 {
+		ws.scale = 1
+	}
+	ws.max = opts.MaxPlacedOrders
+	if ws.max <= 0 {
+		ws.max = DefaultMaxPlacedOrders
+	}
+	ws.seed = seed
+	// The dataset's generator draws the assistant ids first, so a fresh one
+	// with the same seed yields the same assistants.
+	ws.assistants = make(map[string]*business)
+	ws.catalogue = newGenerator(seed).businesses
+	for _, b := range ws.catalogue {
+		ws.assistants[b.id] = b
+	}
+	ws.byID = make(map[string]*placedOrder)
+	ws.ids = rand.New(rand.NewPCG(seed, placedStream))
+}
+
+// AssistantIDs returns the ids POST /call accepts as assistant_id: the
+// assistants of the dataset, sorted.
+func (s *Server) AssistantIDs() []string {
+	ids := make([]string, 0, len(s.writes.assistants))
+	for id := range s.writes.assistants {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// PlacedOrderIDs returns the ids of the orders placed with POST /call and
+// still held, newest first.
+func (s *Server) PlacedOrderIDs() []string {
+	ws := &s.writes
+	ws.mu.RLock()
+	defer ws.mu.RUnlock()
+	ids := make([]string, len(ws.orders))
+	for i, o := range ws.orders {
+		ids[len(ids)-1-i] = o.id
+	}
+	return ids
+}
+
+// WriteStats returns the write counters.
+func (s *Server) WriteStats() WriteStats {
+	ws := &s.writes
+	return WriteStats{
+		CreateRequests:  ws.createRequests.Load(),
+		OrdersCreated:   ws.ordersCreated.Load(),
+		CancelRequests:  ws.cancelRequests.Load(),
+		OrdersCancelled: ws.ordersCancelled.Load(),
+	}
+}
+
+// WriteStats sums the write counters of every tenant.
+func (t *Tenants) WriteStats() WriteStats {
+	var sum WriteStats
+	for _, s := range t.byKey {
+		w := s.WriteStats()
+		sum.CreateRequests += w.CreateRequests
+		sum.OrdersCreated += w.OrdersCreated
+		sum.CancelRequests += w.CancelRequests
+		sum.OrdersCancelled += w.OrdersCancelled
+	}
+	return sum
+}
+
+// ErrTooManyFaults is returned by InjectWriteFaults beyond its bound.
+var ErrTooManyFaults = errors.New("sandbox: more than 1024 write faults queued")
+
+// InjectWriteFaults queues faults for the next POST requests of this Server,
+// one per request, in order (creates and cancels alike). Requests after the
+// queue is empty are served normally.
+func (s *Server) InjectWriteFaults(faults ...WriteFault) error {
+	ws := &s.writes
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if len(ws.faults)+len(faults) > maxQueuedFaults {
+		return ErrTooManyFaults
+	}
+	ws.faults = append(ws.faults, faults...)
+	return nil
+}
+
+func (ws *writeState) nextFault() (WriteFault, bool) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if len(ws.faults) == 0 {
+		return WriteFault{}, false
+	}
+	f := ws.faults[0]
+	ws.faults = ws.faults[1:]
+	if len(ws.faults) == 0 {
+		ws.faults = nil
+	}
+	return f, true
+}
+
+// answer sends a write's answer, or the injected fault that replaces it. A
+// rate-limit fault is handled before applying, by the caller.
+func answer(w http.ResponseWriter, r *http.Request, fault WriteFault, faulty bool, send func()) {
+	if !faulty {
+		send()
+		return
+	}
+	switch fault.Kind {
+	case WriteAnswerHangs:
+		<-r.Context().Done()
+	default: // WriteAnswerLost
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// rateLimited answers an injected 429 and reports whether it did.
+func rateLimited(w http.ResponseWriter, r *http.Request, fault WriteFault, faulty bool) bool {
+	if !faulty || fault.Kind != WriteRateLimited {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(max(0, fault.RetryAfterSeconds)))
+	writeError(w, r, http.StatusTooManyRequests, "rate limit exceeded")
+	return true
+}
+
+func (s *Server) createCall(w http.ResponseWriter, r *http.Request) {
+	ws := &s.writes
+	ws.createRequests.Add(1)
+	fault, faulty := ws.nextFault()
+	if rateLimited(w, r, fault, faulty) {
+		return
+	}
+	req, ferr := parseCreate(w, r)
+	if ferr == nil && req.assistantID != "" && ws.assistants[req.assistantID] == nil {
+		ferr = badField("assistant_id", "no assistant "+strconv.Quote(req.assistantID)+" in this account")
+	}
+	if ferr != nil {
+		answer(w, r, fault, faulty, func() { writeFieldError(w, r, ferr) })
+		return
+	}
+	o, st, full := ws.place(req)
+	if full {
+		answer(w, r, fault, faulty, func() {
+			w.Header().Set("Retry-After", "60")
+			writeError(w, r, http.StatusTooManyRequests, "too many call orders in flight: "+strconv.Itoa(ws.max)+" placed orders are still running")
+		})
+		return
+	}
+	ws.ordersCreated.Add(1)
+	answer(w, r, fault, faulty, func() { writeJSON(w, r, http.StatusOK, o.orderBody(st)) })
+}
+
+// place records a new order, evicting the oldest finished one at the cap.
+// full reports that every held order is still in flight.
+func (ws *writeState) place(req *createRequest) (o *placedOrder, st placedState, full bool) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	now := ws.now()
+	if len(ws.orders) >= ws.max && !ws.evictOne(now) {
+		return nil, st, true
+	}
+	ws.seq++
+	o = &placedOrder{seq: ws.seq, phone: req.phone, metadata: req.metadata, scheduledAt: req.scheduledAt, createdAt: now}
+	for o.id == "" || ws.byID[o.id] != nil {
+		o.id = placedUUID(ws.ids)
+	}
+	o.attemptID = placedUUID(ws.ids)
+	biz := ws.assistants[req.assistantID]
+	if biz == nil {
+		// An inline assistant: the dialogue borrows a dataset business,
+		// chosen by the prompt so that one prompt always sounds the same.
+		h := fnv.New64a()
+		_, _ = h.Write(req.inlineAssistant["prompt"])
+		b := *ws.catalogue[h.Sum64()%uint64(len(ws.catalogue))]
+		b.id, b.assistant = placedUUID(ws.ids), "Inline assistant"
+		biz = &b
+	}
+	o.assistant = assistantJSON{ID: biz.id, Name: biz.assistant, BackgroundSound: biz.sound}
+	rng := rand.New(rand.NewPCG(ws.seed^ws.seq, placedStream))
+	o.from = req.from
+	if o.from == "" {
+		c := countryOf(req.phone)
+		o.from = c.trunks[rng.IntN(len(c.trunks))]
+	}
+	g := newGenerator(ws.seed ^ ws.seq<<32)
+	o.plan(g, callee(rng, o.phone, o.from, biz, req.promptVariables, req.metadata), ws.scale)
+	ws.orders = append(ws.orders, o)
+	ws.byID[o.id] = o
+	ws.placed.Store(int64(len(ws.orders)))
+	return o, o.state(now), false
+}
+
+// evictOne drops the oldest order that is over (completed or cancelled).
+func (ws *writeState) evictOne(now time.Time) bool {
+	for i, o := range ws.orders {
+		if st := o.state(now); st.cancelled || st.phase == phaseEnded {
+			delete(ws.byID, o.id)
+			ws.orders = slices.Delete(ws.orders, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, id string) {
+	ws := &s.writes
+	ws.cancelRequests.Add(1)
+	fault, faulty := ws.nextFault()
+	if rateLimited(w, r, fault, faulty) {
+		return
+	}
+	if o, ok := s.byID[id]; ok {
+		answer(w, r, fault, faulty, func() {
+			writeConflict(w, r, string(o.status), "the sandbox's generated orders are history and cannot be cancelled; cancel an order placed with POST /call")
+		})
+		return
+	}
+	ws.mu.Lock()
+	o := ws.byID[id]
+	var st placedState
+	cancelled := false
+	if o != nil {
+		now := ws.now()
+		st = o.state(now)
+		if !st.cancelled && st.phase != phaseEnded {
+			o.cancelledAt = now
+			st = o.state(now)
+			cancelled = true
+		}
+	}
+	ws.mu.Unlock()
+	switch {
+	case o == nil:
+		answer(w, r, fault, faulty, func() { writeError(w, r, http.StatusNotFound, "call not found: "+strconv.Quote(id)) })
+	case !cancelled:
+		answer(w, r, fault, faulty, func() {
+			writeConflict(w, r, string(st.status), "call order cannot be cancelled: it is already "+string(st.status))
+		})
+	default:
+		ws.ordersCancelled.Add(1)
+		answer(w, r, fault, faulty, func() { writeJSON(w, r, http.StatusOK, o.orderBody(st)) })
+	}
+}
+
+// getPlaced answers GET /call/{id} for a placed order; false if id is not one.
+func (s *Server) getPlaced(w http.ResponseWriter, r *http.Request, id string) bool {
+	ws := &s.writes
+	ws.mu.RLock()
+	o := ws.byID[id]
+	var body []byte
+	if o != nil {
+		body = o.orderBody(o.state(ws.now()))
+	}
+	ws.mu.RUnlock()
+	if o == nil {
+		return false
+	}
+	writeJSON(w, r, http.StatusOK, body)
+	return true
+}
+
+// listWithPlaced serves GET /call when orders were placed: their attempts
+// first, newest start first, then the dataset's.
+func (s *Server) listWithPlaced(w http.ResponseWriter, r *http.Request, q listQuery, view *pageView) {
+	ws := &s.writes
+	ws.mu.RLock()
+	now := ws.now()
+	type item struct {
+		o  *placedOrder
+		st placedState
+	}
+	var items []item
+	for _, o := range ws.orders {
+		st := o.state(now)
+		if st.hasAttempt() && (q.mask == 0 || statusBit(st.status)&q.mask != 0) {
+			items = append(items, item{o, st})
+		}
+	}
+	slices.SortFunc(items, func(a, b item) int {
+		if c := b.o.startAt.Compare(a.o.startAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.o.seq, a.o.seq)
+	})
+	p, n := len(items), len(view.bounds)-1
+	idx, size := q.page-s.firstPage, q.pageSize
+	body := append([]byte(nil), listPrefix...)
+	if idx <= (p+n)/size {
+		from := idx * size
+		to := min(from+size, p+n)
+		for i := from; i < min(to, p); i++ {
+			if i > from {
+				body = append(body, ',')
+			}
+			body = append(body, items[i].o.attemptJSON(items[i].st)...)
+		}
+		if a, b := max(from, p)-p, to-p; b > a {
+			if from < p {
+				body = append(body, ',')
+			}
+			body = append(body, view.data[view.bounds[a]:view.bounds[b]-1]...)
+		}
+	}
+	ws.mu.RUnlock()
+	writeJSON(w, r, http.StatusOK, append(body, listSuffix...))
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+func writeFieldError(w http.ResponseWriter, r *http.Request, e *fieldError) {
+	v := struct {
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	}{e.msg, e.field}
+	writeJSON(w, r, e.status, marshal(v))
+}
+
+func writeConflict(w http.ResponseWriter, r *http.Request, status, msg string) {
+	v := struct {
+		Message string `json:"message"`
+		Status  string `json:"status"`
+	}{msg, status}
+	writeJSON(w, r, http.StatusConflict, marshal(v))
+}
