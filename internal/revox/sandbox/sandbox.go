@@ -223,7 +223,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := s.view(q.mask)
-	if s.writes.placed.Load() > 0 {
+	if s.writes.placed.Load() > 0 || s.writes.overlaid.Load() > 0 {
 		s.listWithPlaced(w, r, q, view)
 		return
 	}
@@ -244,6 +244,11 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, id string) {
 	o, ok := s.byID[id]
 	if !ok && s.writes.placed.Load() > 0 && s.getPlaced(w, r, id) {
 		return
+	}
+	if ok && s.writes.overlaid.Load() > 0 {
+		if p := s.cancelledGenerated(id); p != nil {
+			o = p
+		}
 	}
 	if !ok {
 		writeError(w, r, http.StatusNotFound, "call not found: "+strconv.Quote(id))

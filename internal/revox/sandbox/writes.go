@@ -16,9 +16,11 @@ package sandbox
 //	POST /call/{id}/cancel     200 {"call": CallOrder}, the order as cancelled
 //	                           404 {"message"} unknown id
 //	                           409 {"message", "status"} already cancelled or
-//	                               finished; status is the order's status. The
-//	                               generated dataset is history: its orders
-//	                               answer 409 with their own status.
+//	                               over (completed, errored, post_processing);
+//	                               status is the order's status.
+//
+// Generated orders still in flight (scheduled, queued, calling, paused, ...)
+// can be cancelled too: see overlay.go.
 //
 // A placed order lives on the sandbox clock: scheduled until scheduled_at,
 // then queued_for_calling (attempt queued), calling (attempt ringing, then
@@ -93,12 +95,16 @@ type writeState struct {
 	// stay lock-free until the first order is placed.
 	placed atomic.Int64
 
-	mu     sync.RWMutex
-	orders []*placedOrder // oldest placed first
-	byID   map[string]*placedOrder
-	ids    *rand.Rand
-	seq    uint64
-	faults []WriteFault
+	// overlaid is len(overlay.orders), for the same reason.
+	overlaid atomic.Int64
+
+	mu      sync.RWMutex
+	overlay generatedOverlay
+	orders  []*placedOrder // oldest placed first
+	byID    map[string]*placedOrder
+	ids     *rand.Rand
+	seq     uint64
+	faults  []WriteFault
 
 	createRequests, ordersCreated, cancelRequests, ordersCancelled atomic.Int64
 }
@@ -125,6 +131,7 @@ func (ws *writeState) init(seed uint64, opts Options) {
 		ws.assistants[b.id] = b
 	}
 	ws.byID = make(map[string]*placedOrder)
+	ws.overlay = generatedOverlay{orders: make(map[string]*order), attempts: make(map[string]*attempt)}
 	ws.ids = rand.New(rand.NewPCG(seed, placedStream))
 }
 
@@ -325,9 +332,22 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if o, ok := s.byID[id]; ok {
-		answer(w, r, fault, faulty, func() {
-			writeConflict(w, r, string(o.status), "the sandbox's generated orders are history and cannot be cancelled; cancel an order placed with POST /call")
-		})
+		ws.mu.Lock()
+		current, done := o, (*order)(nil)
+		if p := ws.overlay.orders[id]; p != nil {
+			current = p
+		} else if cancellable(o.status) {
+			done = ws.cancelGenerated(o, ws.now())
+		}
+		ws.mu.Unlock()
+		if done == nil {
+			answer(w, r, fault, faulty, func() {
+				writeConflict(w, r, string(current.status), "call order cannot be cancelled: it is already "+string(current.status))
+			})
+			return
+		}
+		ws.ordersCancelled.Add(1)
+		answer(w, r, fault, faulty, func() { writeJSON(w, r, http.StatusOK, done.body) })
 		return
 	}
 	ws.mu.Lock()
@@ -357,6 +377,15 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, id string) {
 	}
 }
 
+// cancelledGenerated returns the overlay of a cancelled generated order, nil
+// when it was not cancelled.
+func (s *Server) cancelledGenerated(id string) *order {
+	ws := &s.writes
+	ws.mu.RLock()
+	defer ws.mu.RUnlock()
+	return ws.overlay.orders[id]
+}
+
 // getPlaced answers GET /call/{id} for a placed order; false if id is not one.
 func (s *Server) getPlaced(w http.ResponseWriter, r *http.Request, id string) bool {
 	ws := &s.writes
@@ -374,8 +403,9 @@ func (s *Server) getPlaced(w http.ResponseWriter, r *http.Request, id string) bo
 	return true
 }
 
-// listWithPlaced serves GET /call when orders were placed: their attempts
-// first, newest start first, then the dataset's.
+// listWithPlaced serves GET /call once orders were placed or cancelled:
+// placed attempts first, newest start first, then the dataset's as the
+// overlay makes them.
 func (s *Server) listWithPlaced(w http.ResponseWriter, r *http.Request, q listQuery, view *pageView) {
 	ws := &s.writes
 	ws.mu.RLock()
@@ -397,7 +427,14 @@ func (s *Server) listWithPlaced(w http.ResponseWriter, r *http.Request, q listQu
 		}
 		return cmp.Compare(b.o.seq, a.o.seq)
 	})
+	var generated []*attempt
+	if ws.overlaid.Load() > 0 {
+		s.generatedAttempts(q.mask, func(a *attempt) { generated = append(generated, a) })
+	}
 	p, n := len(items), len(view.bounds)-1
+	if generated != nil {
+		n = len(generated)
+	}
 	idx, size := q.page-s.firstPage, q.pageSize
 	body := append([]byte(nil), listPrefix...)
 	if idx <= (p+n)/size {
@@ -413,7 +450,16 @@ func (s *Server) listWithPlaced(w http.ResponseWriter, r *http.Request, q listQu
 			if from < p {
 				body = append(body, ',')
 			}
-			body = append(body, view.data[view.bounds[a]:view.bounds[b]-1]...)
+			if generated == nil {
+				body = append(body, view.data[view.bounds[a]:view.bounds[b]-1]...)
+			} else {
+				for i, g := range generated[a:b] {
+					if i > 0 {
+						body = append(body, ',')
+					}
+					body = append(body, g.json...)
+				}
+			}
 		}
 	}
 	ws.mu.RUnlock()
