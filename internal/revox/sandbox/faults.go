@@ -26,6 +26,10 @@ type Faults struct {
 	Reset float64
 	// Hang never answers (until the client gives up).
 	Hang float64
+	// LostWrite applies a POST, then closes the connection without an
+	// answer: the write happened but the client cannot know. Other methods
+	// drawn into it are served normally.
+	LostWrite float64
 }
 
 // FaultInjector puts Faults in front of a handler. Its faults can be changed
@@ -88,16 +92,14 @@ func (fi *FaultInjector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"calls":[{"id":"trunc`))
 	case x < f.RateLimited+f.ServerError+f.Malformed+f.Reset:
 		fi.injected.Add(1)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		panic(http.ErrAbortHandler)
+		dropConnection(w)
 	case x < f.RateLimited+f.ServerError+f.Malformed+f.Reset+f.Hang:
 		fi.injected.Add(1)
 		<-r.Context().Done()
+	case x < f.RateLimited+f.ServerError+f.Malformed+f.Reset+f.Hang+f.LostWrite && r.Method == http.MethodPost:
+		fi.injected.Add(1)
+		fi.next.ServeHTTP(&unanswered{h: http.Header{}}, r)
+		dropConnection(w)
 	default:
 		fi.next.ServeHTTP(w, r)
 	}
