@@ -64,7 +64,7 @@ type liveOrder struct {
 
 // serve runs one request through the handler directly, so that it works
 // inside a synctest bubble too.
-func serve(t *testing.T, h http.Handler, method, target, body string) (int, []byte) {
+func serve(t testing.TB, h http.Handler, method, target, body string) (int, []byte) {
 	t.Helper()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	req.Header.Set("Authorization", bearer)

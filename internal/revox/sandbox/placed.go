@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/revox-graphql/gateway/internal/revox"
@@ -42,6 +43,10 @@ type placedOrder struct {
 
 	// cancelledAt is set once, under writeState.mu; zero means never.
 	cancelledAt time.Time
+
+	// Once an order is over its encodings never change: they are kept, so
+	// that listing finished orders costs a copy rather than an encoding.
+	finalAttempt, finalOrder atomic.Pointer[[]byte]
 }
 
 // phase is where a placed order stands at one instant.
@@ -86,6 +91,9 @@ func (o *placedOrder) state(now time.Time) placedState {
 	return st
 }
 
+// over reports whether nothing will change any more.
+func (st placedState) over() bool { return st.cancelled || st.phase == phaseEnded }
+
 // hasAttempt reports whether the order has dialled, or queued to, at st.
 func (st placedState) hasAttempt() bool { return st.phase >= phaseQueued }
 
@@ -117,6 +125,29 @@ var jsonNull = json.RawMessage("null")
 
 // attemptJSON encodes the order's attempt at st; st.hasAttempt() must hold.
 func (o *placedOrder) attemptJSON(st placedState) []byte {
+	return cached(&o.finalAttempt, st, func() []byte { return o.encodeAttempt(st) })
+}
+
+// orderBody encodes {"call": order} at st.
+func (o *placedOrder) orderBody(st placedState) []byte {
+	return cached(&o.finalOrder, st, func() []byte { return o.encodeOrder(st) })
+}
+
+// cached returns encode(), kept in slot once st is over. Two readers may
+// both encode; the results are identical.
+func cached(slot *atomic.Pointer[[]byte], st placedState, encode func() []byte) []byte {
+	if !st.over() {
+		return encode()
+	}
+	if b := slot.Load(); b != nil {
+		return *b
+	}
+	b := encode()
+	slot.Store(&b)
+	return b
+}
+
+func (o *placedOrder) encodeAttempt(st placedState) []byte {
 	w := attemptJSON{
 		ID:               o.attemptID,
 		PhoneNumber:      o.phone,
@@ -164,8 +195,7 @@ func (o *placedOrder) attemptJSON(st placedState) []byte {
 	return marshal(w)
 }
 
-// orderBody encodes {"call": order} at st.
-func (o *placedOrder) orderBody(st placedState) []byte {
+func (o *placedOrder) encodeOrder(st placedState) []byte {
 	w := orderJSON{
 		ID:                   o.id,
 		Direction:            string(revox.DirectionOutbound),

@@ -348,35 +348,50 @@ func (s *Server) listWithPlaced(w http.ResponseWriter, r *http.Request, q listQu
 		n = len(generated)
 	}
 	idx, size := q.page-s.firstPage, q.pageSize
-	body := append([]byte(nil), listPrefix...)
+	// The answer is written piece by piece: the dataset's part is a slice of
+	// its pre-encoded view, never copied.
+	pieces := [][]byte{listPrefix}
+	add := func(b []byte) {
+		if len(pieces) > 1 {
+			pieces = append(pieces, comma)
+		}
+		pieces = append(pieces, b)
+	}
 	if idx <= (p+n)/size {
 		from := idx * size
 		to := min(from+size, p+n)
 		for i := from; i < min(to, p); i++ {
-			if i > from {
-				body = append(body, ',')
-			}
-			body = append(body, items[i].o.attemptJSON(items[i].st)...)
+			add(items[i].o.attemptJSON(items[i].st))
 		}
 		if a, b := max(from, p)-p, to-p; b > a {
-			if from < p {
-				body = append(body, ',')
-			}
 			if generated == nil {
-				body = append(body, view.data[view.bounds[a]:view.bounds[b]-1]...)
+				add(view.data[view.bounds[a] : view.bounds[b]-1])
 			} else {
-				for i, g := range generated[a:b] {
-					if i > 0 {
-						body = append(body, ',')
-					}
-					body = append(body, g.json...)
+				for _, g := range generated[a:b] {
+					add(g.json)
 				}
 			}
 		}
 	}
 	ws.mu.RUnlock()
-	writeJSON(w, r, http.StatusOK, append(body, listSuffix...))
+	pieces = append(pieces, listSuffix)
+	length := 0
+	for _, b := range pieces {
+		length += len(b)
+	}
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(length)}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for _, b := range pieces {
+		_, _ = w.Write(b)
+	}
 }
+
+var comma = []byte(",")
 
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()

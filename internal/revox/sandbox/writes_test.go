@@ -397,3 +397,37 @@ func FuzzCreateCall(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkServeWithPlaced measures GET paths once orders were placed, which
+// leave the pre-encoded fast path: placed attempts are encoded per read.
+func BenchmarkServeWithPlaced(b *testing.B) {
+	clk := newClock()
+	sb := sandbox.New(sandbox.Options{Now: clk.Now})
+	var id string
+	for i := range 100 {
+		code, body := serve(b, sb, http.MethodPost, "/call", `{"phone_number":"+14155550100","assistant_id":"`+sb.AssistantIDs()[i%9]+`"}`)
+		if code != 200 {
+			b.Fatalf("%d %s", code, body)
+		}
+		var o struct{ Call liveOrder }
+		_ = json.Unmarshal(body, &o)
+		id = o.Call.ID
+		clk.Advance(3 * time.Second)
+	}
+	for _, target := range []string{
+		"/call?page=0&page_size=50",
+		"/call?page=2&page_size=50",
+		"/call?page=0&page_size=50&statuses=calling",
+		"/call/" + id,
+	} {
+		b.Run(target, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.Header.Set("Authorization", bearer)
+			w := &discard{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				sb.ServeHTTP(w, req)
+			}
+		})
+	}
+}
