@@ -52,6 +52,10 @@ type config struct {
 	MetricsAddr     string
 	ShutdownGrace   time.Duration
 	RequestTimeout  time.Duration
+
+	// SandboxTimeScale speeds up the life of orders placed on the sandbox
+	// (SANDBOX_TIME_SCALE, default 1: real time).
+	SandboxTimeScale float64
 }
 
 // loadConfig reads the environment through getenv; every problem is
@@ -157,6 +161,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, "AUTH_MODE=forward sends each caller's own key upstream: unset REVOX_API_KEY")
 	}
 	c.Sandbox = boolean("REVOX_SANDBOX", c.APIKey == "" && getenv("AUTH_MODE") != gateway.AuthForward)
+	c.SandboxTimeScale = 1
+	if v := strings.TrimSpace(getenv("SANDBOX_TIME_SCALE")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 3600) {
+			errs = append(errs, fmt.Sprintf("SANDBOX_TIME_SCALE=%q: want a factor in (0, 3600], 1 being real time", v))
+		} else {
+			c.SandboxTimeScale = f
+		}
+	}
 	if c.DefaultPageSize > c.MaxPageSize {
 		errs = append(errs, fmt.Sprintf("PAGE_SIZE_DEFAULT (%d) exceeds PAGE_SIZE_MAX (%d)", c.DefaultPageSize, c.MaxPageSize))
 	}
@@ -207,6 +220,7 @@ func sandboxFaults(getenv func(string) string) (sandbox.Faults, error) {
 	f.Malformed = prob("SANDBOX_FAULT_MALFORMED")
 	f.Reset = prob("SANDBOX_FAULT_RESET")
 	f.Hang = prob("SANDBOX_FAULT_HANG")
+	f.LostWrite = prob("SANDBOX_FAULT_LOST_WRITE")
 	if v := getenv("SANDBOX_LATENCY"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {

@@ -65,11 +65,41 @@ func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
 	}
 }
 
+func TestSandboxTimeScale(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		value string
+		want  float64
+		ok    bool
+	}{
+		{"unset is real time", "", 1, true},
+		{"60 makes a minute pass in a second", "60", 60, true},
+		{"a fraction slows the sandbox down", "0.5", 0.5, true},
+		{"zero is refused", "0", 0, false},
+		{"a negative factor is refused", "-2", 0, false},
+		{"a factor above 3600 is refused", "7200", 0, false},
+		{"a word is refused", "fast", 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := loadConfig(env(map[string]string{"SANDBOX_TIME_SCALE": tc.value}))
+			if (err == nil) != tc.ok || (tc.ok && c.SandboxTimeScale != tc.want) {
+				t.Fatalf("SANDBOX_TIME_SCALE=%q: %v, %v", tc.value, c.SandboxTimeScale, err)
+			}
+		})
+	}
+}
+
 func TestSandboxFaults(t *testing.T) {
 	t.Parallel()
 	f, err := sandboxFaults(env(map[string]string{"SANDBOX_FAULT_429": "0.2", "SANDBOX_FAULT_5XX": "0.1", "SANDBOX_LATENCY": "5ms"}))
 	if err != nil || f.RateLimited != 0.2 || f.ServerError != 0.1 || f.Latency != 5*time.Millisecond {
 		t.Fatalf("%+v, %v", f, err)
+	}
+	if f, err := sandboxFaults(env(map[string]string{"SANDBOX_FAULT_LOST_WRITE": "0.3"})); err != nil || f.LostWrite != 0.3 {
+		t.Fatalf("SANDBOX_FAULT_LOST_WRITE: %+v, %v", f, err)
 	}
 	if _, err := sandboxFaults(env(map[string]string{"SANDBOX_FAULT_HANG": "2"})); err == nil {
 		t.Fatal("a probability of 2 was accepted")

@@ -69,7 +69,7 @@ func run(args []string) error {
 		if port == "" {
 			port = "8081"
 		}
-		sb := sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage})
+		sb := sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage, TimeScale: cfg.SandboxTimeScale})
 		faults, err := sandboxFaults(os.Getenv)
 		if err != nil {
 			return err
@@ -87,11 +87,11 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("sandbox listener: %w", err)
 		}
-		var upstream http.Handler = sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage})
+		var upstream http.Handler = sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage, TimeScale: cfg.SandboxTimeScale})
 		apiKey = sandbox.DefaultAPIKey
 		if cfg.AuthMode == gateway.AuthForward {
 			// Each caller's key selects its own dataset, as accounts do upstream.
-			upstream = sandbox.NewTenants(sandboxTenantKeys, sandbox.Options{FirstPage: cfg.FirstPage})
+			upstream = sandbox.NewTenants(sandboxTenantKeys, sandbox.Options{FirstPage: cfg.FirstPage, TimeScale: cfg.SandboxTimeScale})
 			apiKey = ""
 		}
 		sb := &http.Server{Handler: upstream, ReadHeaderTimeout: 5 * time.Second}
