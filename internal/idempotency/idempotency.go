@@ -196,11 +196,15 @@ func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 // DefaultLock is how long a claim stays locked when ctx has no deadline.
 const DefaultLock = time.Minute
 
+// LockGrace is added to ctx's deadline: a write that returns at its deadline
+// still has time to record its result before its lock lapses.
+const LockGrace = 2 * time.Second
+
 // Run performs action at most once for key and input fp, and returns its
 // result. The first request for a key runs action; concurrent ones wait for
 // its result (or for their ctx); later ones get the recorded result without
-// running anything. The lock lasts until ctx's deadline (DefaultLock without
-// one).
+// running anything. The lock lasts until ctx's deadline plus LockGrace
+// (DefaultLock without a deadline).
 //
 // An action error counts as an unknown outcome, which spends the key, unless
 // it is wrapped with NotApplied, which releases the key. A panic in action
@@ -209,7 +213,7 @@ func Run(ctx context.Context, s Store, key Key, fp Fingerprint, action func(cont
 	for {
 		lockUntil := time.Now().Add(DefaultLock)
 		if d, ok := ctx.Deadline(); ok {
-			lockUntil = d
+			lockUntil = d.Add(LockGrace)
 		}
 		claim, err := s.Begin(ctx, key, fp, lockUntil)
 		if err != nil {

@@ -312,10 +312,14 @@ func TestLockExpiry(t *testing.T) {
 			}()
 			synctest.Wait()
 			rec, _, _ := store.Get(t.Context(), key("short"))
-			if got := rec.LockedUntil.Sub(rec.CreatedAt); got != 3*time.Second {
-				t.Fatalf("lock of %v, want the 3s deadline", got)
+			if got := rec.LockedUntil.Sub(rec.CreatedAt); got != 3*time.Second+idempotency.LockGrace {
+				t.Fatalf("lock of %v, want the 3s deadline plus the grace", got)
 			}
-			time.Sleep(3 * time.Second)
+			time.Sleep(3*time.Second + idempotency.LockGrace - time.Nanosecond)
+			if rec, _, _ := store.Get(t.Context(), key("short")); rec.State != idempotency.Pending {
+				t.Fatalf("state = %v just before the lock lapses, want pending", rec.State)
+			}
+			time.Sleep(time.Nanosecond)
 			if rec, _, _ := store.Get(t.Context(), key("short")); rec.State != idempotency.OutcomeUnknown {
 				t.Fatalf("state = %v after the deadline, want outcome_unknown", rec.State)
 			}

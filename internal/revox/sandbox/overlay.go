@@ -32,8 +32,10 @@ func cancellable(s revox.OrderStatus) bool {
 	return true
 }
 
-// cancelGenerated records the cancellation of o at now and returns the order
-// as it then is. ws.mu must be held for writing.
+// cancelGenerated records the cancellation of o and returns the order as it
+// then is; live attempts end at the dataset's "now" (baseTime), since
+// its timeline is frozen there whatever the sandbox clock says. ws.mu must be
+// held for writing.
 func (ws *writeState) cancelGenerated(o *order, now time.Time) *order {
 	var v struct {
 		Call orderJSON `json:"call"`

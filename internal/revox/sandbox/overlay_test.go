@@ -67,6 +67,9 @@ func TestCancelGeneratedOrder(t *testing.T) {
 		if err != nil || o.Status == nil || *o.Status != revox.OrderCancelled {
 			t.Fatalf("%+v %v", o, err)
 		}
+		if a := o.CallAttempts[0]; !a.EndedAt.Valid() || !a.EndedAt.After(a.StartedAt.Time) || a.EndedAt.After(u.sb.BaseTime()) {
+			t.Fatalf("the hung-up attempt ends at %v, started %v: want within the dataset's timeline", a.EndedAt, a.StartedAt)
+		}
 		ids := func(statuses ...revox.OrderStatus) []string {
 			var out []string
 			for _, a := range listAll(t.Context(), t, u.client, 100, statuses...) {

@@ -249,7 +249,7 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, id string) {
 		if p := ws.overlay.orders[id]; p != nil {
 			current = p
 		} else if cancellable(o.status) {
-			done = ws.cancelGenerated(o, ws.now())
+			done = ws.cancelGenerated(o, baseTime)
 		}
 		ws.mu.Unlock()
 		if done == nil {
