@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 )
 
@@ -270,6 +271,61 @@ func TestLifecycleOnTheDefaultClock(t *testing.T) {
 		time.Sleep(time.Minute)
 		if got := order(t, sb, o.ID); got.Status != "completed" {
 			t.Fatalf("after a minute at 10x: %s", got.Status)
+		}
+	})
+}
+
+func TestClientDecodesEveryPhase(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	u := start(t, sandbox.Options{Now: clk.Now, Orders: 20})
+	_, body := u.post(t, "/call", bearer, `{"phone_number":"+14155550100","assistant_id":"`+u.sb.AssistantIDs()[0]+`","scheduled_at":"`+clk.Now().Add(time.Minute).Format(time.RFC3339)+`"}`)
+	id := decodePlaced(t, body).Call.ID
+	for _, step := range []struct {
+		after   time.Duration
+		order   revox.OrderStatus
+		attempt revox.AttemptStatus
+	}{
+		{0, revox.OrderScheduled, ""},
+		{time.Minute, revox.OrderQueuedForCalling, revox.AttemptQueued},
+		{2 * time.Second, revox.OrderCalling, revox.AttemptRinging},
+		{15 * time.Second, revox.OrderCalling, revox.AttemptOngoing},
+		{10 * time.Minute, revox.OrderCompleted, revox.AttemptCompleted},
+	} {
+		clk.Advance(step.after)
+		t.Run("the client decodes a "+string(step.order)+" order and the list around it", func(t *testing.T) {
+			o, err := u.client.GetCall(t.Context(), id)
+			if err != nil || o.Status == nil || *o.Status != step.order {
+				t.Fatalf("%+v %v", o, err)
+			}
+			if !o.CreatedAt.Valid() || !o.ScheduledAt.Valid() {
+				t.Errorf("created_at %v scheduled_at %v", o.CreatedAt, o.ScheduledAt)
+			}
+			if step.attempt == "" {
+				if len(o.CallAttempts) != 0 || o.LastCallAttempt != nil {
+					t.Fatalf("attempts %+v", o.CallAttempts)
+				}
+				return
+			}
+			if len(o.CallAttempts) != 1 || o.CallAttempts[0].Status != step.attempt || o.LastCallAttempt == nil || o.LastCallAttempt.ID != o.CallAttempts[0].ID {
+				t.Fatalf("attempts %+v", o.CallAttempts)
+			}
+			items, err := u.client.ListCalls(t.Context(), revox.ListCallsOptions{PageSize: 2, Statuses: []revox.OrderStatus{step.order}})
+			if err != nil || len(items) == 0 || items[0].ID != o.CallAttempts[0].ID {
+				t.Fatalf("ListCalls(%s) = %+v, %v", step.order, items, err)
+			}
+		})
+	}
+	t.Run("the client decodes an order cancelled while ringing", func(t *testing.T) {
+		_, body := u.post(t, "/call", bearer, `{"phone_number":"+14155550100","assistant_id":"`+u.sb.AssistantIDs()[0]+`"}`)
+		cancelled := decodePlaced(t, body).Call.ID
+		clk.Advance(3 * time.Second)
+		if resp, body := u.post(t, "/call/"+cancelled+"/cancel", bearer, ""); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		o, err := u.client.GetCall(t.Context(), cancelled)
+		if err != nil || o.Status == nil || *o.Status != revox.OrderCancelled || !o.IsCancelled {
+			t.Fatalf("%+v %v", o, err)
 		}
 	})
 }
