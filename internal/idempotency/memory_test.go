@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/revox-graphql/gateway/internal/idempotency"
+	"github.com/revox-graphql/gateway/internal/idempotency/storetest"
 )
 
 var (
@@ -20,6 +21,14 @@ var (
 	input = idempotency.FingerprintOf([]byte(`{"phone_number":"+15550100"}`))
 	other = idempotency.FingerprintOf([]byte(`{"phone_number":"+15550199"}`))
 )
+
+// TestMemoryStoreContract runs the cases every Store must pass, on
+// synctest's clock.
+func TestMemoryStoreContract(t *testing.T) {
+	storetest.Run(t,
+		func(*testing.T) idempotency.Store { return idempotency.NewMemory(idempotency.MemoryOptions{}) },
+		func(t *testing.T, f func(*testing.T)) { synctest.Test(t, f) })
+}
 
 func key(name string) idempotency.Key { return idempotency.Key{Scope: alice, Name: name} }
 
