@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -328,4 +329,47 @@ func TestClientDecodesEveryPhase(t *testing.T) {
 			t.Fatalf("%+v %v", o, err)
 		}
 	})
+}
+
+func TestConcurrencyKeyQueuesCalls(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	sb := sandbox.New(sandbox.Options{Now: clk.Now, Orders: 20})
+	body := func(key string, max int) string {
+		return fmt.Sprintf(`{"phone_number":"+14155550100","assistant_id":%q,"concurrency":{"key":%q,"max":%d}}`, sb.AssistantIDs()[0], key, max)
+	}
+	var solo, pair []string
+	for range 3 {
+		solo = append(solo, place(t, sb, body("solo", 1)).ID)
+		pair = append(pair, place(t, sb, body("pair", 2)).ID)
+	}
+	free := place(t, sb, `{"phone_number":"+14155550100","assistant_id":"`+sb.AssistantIDs()[0]+`"}`).ID
+	statuses := func(ids ...string) []string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, order(t, sb, id).Status)
+		}
+		return out
+	}
+	clk.Advance(3 * time.Second) // every order would be ringing by now without a key
+	if got := statuses(solo...); !slices.Equal(got, []string{"calling", "queued_for_calling", "queued_for_calling"}) {
+		t.Fatalf("max 1: %v, want one call at a time", got)
+	}
+	if got := statuses(pair...); !slices.Equal(got, []string{"calling", "calling", "queued_for_calling"}) {
+		t.Fatalf("max 2: %v, want two calls at a time", got)
+	}
+	if got := statuses(free); got[0] != "calling" {
+		t.Fatalf("an order without a key waits: %v", got)
+	}
+	// Step until the first solo call ends: the second rings at that instant.
+	for order(t, sb, solo[0]).Status != "completed" {
+		clk.Advance(500 * time.Millisecond)
+	}
+	if got := statuses(solo...); !slices.Equal(got, []string{"completed", "calling", "queued_for_calling"}) {
+		t.Fatalf("after the first call: %v", got)
+	}
+	clk.Advance(time.Hour)
+	if got := statuses(append(solo, pair...)...); slices.ContainsFunc(got, func(s string) bool { return s != "completed" }) {
+		t.Fatalf("an hour later: %v", got)
+	}
 }

@@ -32,6 +32,7 @@ type placedOrder struct {
 	assistant     assistantJSON
 	metadata      map[string]string
 	scheduledAt   time.Time // zero when the request had none
+	concurrency   string    // the concurrency key, "" for none
 
 	createdAt time.Time
 	startAt   time.Time // queued from here: max(createdAt, scheduledAt)
@@ -97,23 +98,32 @@ func (st placedState) over() bool { return st.cancelled || st.phase == phaseEnde
 // hasAttempt reports whether the order has dialled, or queued to, at st.
 func (st placedState) hasAttempt() bool { return st.phase >= phaseQueued }
 
-// plan fixes the order's timeline and conversation. scale > 0.
-func (o *placedOrder) plan(g *generator, oc *orderCtx, scale float64) {
+// plan fixes the order's timeline and conversation. scale > 0. slot, when
+// not nil, moves the dialling to the earliest instant from earliest at which
+// a line of the order's concurrency key is free for length.
+func (o *placedOrder) plan(g *generator, oc *orderCtx, scale float64, slot func(earliest time.Time, length time.Duration) time.Time) {
 	d := func(nominal time.Duration) time.Duration { return time.Duration(float64(nominal) / scale) }
 	o.startAt = o.createdAt
 	if o.scheduledAt.After(o.createdAt) {
 		o.startAt = o.scheduledAt
 	}
-	o.ringAt = o.startAt.Add(d(queueFor))
-	o.answerAt = o.ringAt.Add(d(ringFor))
 	o.conv = g.converse(oc, o.startAt, g.humanEnds.pick(g.rng))
-	at := o.answerAt
-	o.turnAt = make([]time.Time, len(o.conv.turns))
+	offsets := make([]time.Duration, len(o.conv.turns)) // from the answer
+	var talk time.Duration
 	for i, t := range o.conv.turns {
-		at = at.Add(d(min(turnBase+time.Duration(len(t.Content))*turnPerChar, turnMax)))
-		o.turnAt[i] = at
+		talk += d(min(turnBase+time.Duration(len(t.Content))*turnPerChar, turnMax))
+		offsets[i] = talk
 	}
-	o.endAt = at.Add(d(hangUpFor))
+	o.ringAt = o.startAt.Add(d(queueFor))
+	if slot != nil {
+		o.ringAt = slot(o.ringAt, d(ringFor)+talk+d(hangUpFor))
+	}
+	o.answerAt = o.ringAt.Add(d(ringFor))
+	o.turnAt = make([]time.Time, len(offsets))
+	for i, off := range offsets {
+		o.turnAt[i] = o.answerAt.Add(off)
+	}
+	o.endAt = o.answerAt.Add(talk + d(hangUpFor))
 }
 
 func stamp(t time.Time) json.RawMessage {

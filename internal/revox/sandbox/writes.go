@@ -26,7 +26,9 @@ package sandbox
 // then queued_for_calling (attempt queued), calling (attempt ringing, then
 // ongoing with a transcript that grows turn by turn), then completed. Its
 // attempt heads GET /call (newest placed first) and filters by the order's
-// status like the dataset's.
+// status like the dataset's. Orders sharing a concurrency key stay queued
+// while max calls of that key are on the line. Calling windows are not
+// simulated: skip_calling_window is validated and has no effect.
 
 import (
 	"cmp"
@@ -217,11 +219,77 @@ func (ws *writeState) place(req *createRequest) (o *placedOrder, st placedState,
 		o.from = c.trunks[rng.IntN(len(c.trunks))]
 	}
 	g := newGenerator(ws.seed ^ ws.seq<<32)
-	o.plan(g, callee(rng, o.phone, o.from, biz, req.promptVariables, req.metadata), ws.scale)
+	o.concurrency = req.concurrencyKey
+	o.plan(g, callee(rng, o.phone, o.from, biz, req.promptVariables, req.metadata), ws.scale, ws.slot(req.concurrencyKey, req.concurrencyMax))
 	ws.orders = append(ws.orders, o)
 	ws.byID[o.id] = o
 	ws.placed.Store(int64(len(ws.orders)))
 	return o, o.state(now), false
+}
+
+// slot returns the planner of a concurrency key: an order waits, queued,
+// until fewer than limit orders of its key are on the line for its whole call.
+// Lines are reserved when an order is placed; a later cancellation frees its
+// line for orders placed after it, not for those already waiting. ws.mu
+// must be held.
+func (ws *writeState) slot(key string, limit int64) func(time.Time, time.Duration) time.Time {
+	if key == "" {
+		return nil
+	}
+	var busy []span
+	for _, o := range ws.orders {
+		if o.concurrency != key {
+			continue
+		}
+		s := span{o.ringAt, o.endAt}
+		if !o.cancelledAt.IsZero() && o.cancelledAt.Before(s.to) {
+			s.to = o.cancelledAt
+		}
+		if s.to.After(s.from) {
+			busy = append(busy, s)
+		}
+	}
+	return func(earliest time.Time, length time.Duration) time.Time {
+		// The earliest fit starts at earliest or when a line frees up.
+		candidates := []time.Time{earliest}
+		for _, b := range busy {
+			if b.to.After(earliest) {
+				candidates = append(candidates, b.to)
+			}
+		}
+		slices.SortFunc(candidates, time.Time.Compare)
+		for _, at := range candidates {
+			if overlap(busy, span{at, at.Add(length)}) < limit {
+				return at
+			}
+		}
+		return candidates[len(candidates)-1] // every line is free after the last end
+	}
+}
+
+// span is a time range [from, to).
+type span struct{ from, to time.Time }
+
+// overlap returns the largest number of busy spans in progress at once
+// during s: the count can only rise at s.from or where a busy span starts.
+func overlap(busy []span, s span) int64 {
+	var most int64
+	at := func(t time.Time) {
+		var n int64
+		for _, b := range busy {
+			if !t.Before(b.from) && t.Before(b.to) {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	at(s.from)
+	for _, b := range busy {
+		if b.from.After(s.from) && b.from.Before(s.to) {
+			at(b.from)
+		}
+	}
+	return most
 }
 
 // evictOne drops the oldest order that is over (completed or cancelled).
