@@ -74,7 +74,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		logger.Info("serving the sandbox upstream", "addr", ":"+port, "api_key", sandbox.DefaultAPIKey, "stats", sandbox.StatsPath, "faults", fmt.Sprintf("%+v", faults))
+		logger.Info("serving the sandbox upstream", "addr", ":"+port, "api_key", sandbox.DefaultAPIKey, "stats", sandbox.StatsPath, "faults", fmt.Sprintf("%+v", faults), "time_scale", cfg.SandboxTimeScale)
 		h := sandbox.NewFaultInjector(sb.StatsHandler(), faults, 1)
 		return serve(ctx, logger, cfg.ShutdownGrace, &http.Server{Addr: ":" + port, Handler: h, ReadHeaderTimeout: 5 * time.Second})
 	}

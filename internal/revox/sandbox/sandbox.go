@@ -59,8 +59,9 @@ type Options struct {
 	MaxPlacedOrders int
 }
 
-// Server is the sandbox upstream. It implements http.Handler, is safe for
-// concurrent use and never changes its dataset after New.
+// Server is the sandbox upstream. It implements http.Handler and is safe for
+// concurrent use. Its generated dataset never changes after New; orders
+// placed with POST /call and cancellations live beside it (writes.go).
 type Server struct {
 	keys      [][]byte
 	firstPage int
