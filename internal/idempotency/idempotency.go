@@ -227,14 +227,12 @@ func Run(ctx context.Context, s Store, key Key, fp Fingerprint, action func(cont
 			return nil, ErrKeyReused
 		}
 		if rec.State == Pending {
-			var ok bool
-			rec, ok, err = s.Wait(ctx, key)
-			if err != nil {
+			if _, _, err := s.Wait(ctx, key); err != nil {
 				return nil, err
 			}
-			if !ok || rec.State == Pending {
-				continue // released or expired: try to claim it ourselves
-			}
+			// Look again from the top: the record may have been released
+			// and claimed meanwhile by a request with another input.
+			continue
 		}
 		switch rec.State {
 		case Succeeded:

@@ -394,6 +394,34 @@ func TestLockExpiry(t *testing.T) {
 	})
 }
 
+// rewrittenStore answers a pending record to Begin and, once waited for,
+// the record of another request that claimed the key after a release.
+type rewrittenStore struct {
+	idempotency.Store
+	begins int
+}
+
+func (s *rewrittenStore) Begin(context.Context, idempotency.Key, idempotency.Fingerprint, time.Time) (idempotency.Claim, error) {
+	s.begins++
+	if s.begins == 1 {
+		return idempotency.Claim{Existing: idempotency.Record{State: idempotency.Pending, Fingerprint: input}}, nil
+	}
+	return idempotency.Claim{Existing: idempotency.Record{State: idempotency.Succeeded, Fingerprint: other, Result: []byte("theirs")}}, nil
+}
+
+func (s *rewrittenStore) Wait(context.Context, idempotency.Key) (idempotency.Record, bool, error) {
+	return idempotency.Record{State: idempotency.Succeeded, Fingerprint: other, Result: []byte("theirs")}, true, nil
+}
+
+func TestWaiterRechecksTheInputAfterTheWait(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int64
+	b, err := idempotency.Run(t.Context(), &rewrittenStore{}, key("k"), input, counted(&runs, "mine"))
+	if !errors.Is(err, idempotency.ErrKeyReused) || runs.Load() != 0 {
+		t.Fatalf("got (%q, %v) after %d runs, want ErrKeyReused: the key now holds another input's result", b, err, runs.Load())
+	}
+}
+
 func TestCheckKey(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
