@@ -7,6 +7,7 @@ package loaders
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -35,6 +36,10 @@ type PageKey struct {
 type Loaders struct {
 	pages *dataloader.Loader[PageKey, []revox.CallAttempt]
 	calls *dataloader.Loader[string, *revox.CallOrder]
+	// lengths outlives the request (see paging.Lengths); scope says whose
+	// lists this request reads.
+	lengths *paging.Lengths
+	scope   string
 }
 
 // New makes the loaders of one request. At most concurrency upstream
@@ -101,8 +106,12 @@ func (l *Loaders) Page(ctx context.Context, k PageKey) func() ([]revox.CallAttem
 
 // PageSource binds Page to a filter for the paging package.
 func (l *Loaders) PageSource(f paging.Filter) paging.Source {
-	return func(ctx context.Context, index, size int) func() ([]revox.CallAttempt, error) {
-		return l.Page(ctx, PageKey{Index: index, Size: size, Filter: f.Key})
+	return paging.Source{
+		Load: func(ctx context.Context, index, size int) func() ([]revox.CallAttempt, error) {
+			return l.Page(ctx, PageKey{Index: index, Size: size, Filter: f.Key})
+		},
+		Lengths: l.lengths,
+		Scope:   l.scope,
 	}
 }
 
@@ -119,14 +128,33 @@ func (l *Loaders) Calls(ctx context.Context, ids []string) ([]*revox.CallOrder, 
 
 type ctxKey struct{}
 
-// Middleware gives every HTTP request its own Loaders.
+// Middleware gives every HTTP request its own Loaders. The list lengths
+// they remember (paging.Lengths) are shared by the requests of one
+// middleware, per credential.
 func Middleware(up Upstream, concurrency int) func(http.Handler) http.Handler {
+	lengths := paging.NewLengths(paging.DefaultLengthsTTL, paging.DefaultLengthsEntries)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := context.WithValue(r.Context(), ctxKey{}, New(up, concurrency))
+			l := New(up, concurrency)
+			l.lengths, l.scope = lengths, scopeOf(r)
+			ctx := context.WithValue(r.Context(), ctxKey{}, l)
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// scopeOf names whose lists a request reads, for remembered list lengths:
+// a digest of its Authorization header. With AUTH_MODE=forward that header
+// is the upstream credential, so no two credentials share a scope; with
+// AUTH_MODE=server every request reads the server key's lists and a scope
+// per header only remembers less. The digest keeps keys out of the memo.
+func scopeOf(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(h))
+	return string(sum[:])
 }
 
 // For returns the Loaders of the request in ctx. It panics when the

@@ -2,17 +2,24 @@ package paging
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/revox-graphql/gateway/graph/model"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
 
-// Source starts loading one upstream page (0-based index, size attempts per
-// page) and returns a function that waits for it. Starting several pages
-// before waiting on any lets them load concurrently.
-type Source func(ctx context.Context, index, size int) func() ([]revox.CallAttempt, error)
+// Source is where a connection's attempts come from.
+type Source struct {
+	// Load starts loading one upstream page (0-based index, size attempts
+	// per page) and returns a function that waits for it. Starting several
+	// pages before waiting on any lets them load concurrently.
+	Load func(ctx context.Context, index, size int) func() ([]revox.CallAttempt, error)
+	// Lengths remembers list lengths between requests; nil remembers none.
+	Lengths *Lengths
+	// Scope says whose list Load reads (a digest of the credential): a
+	// length remembered under one scope is never used under another.
+	Scope string
+}
 
 // Limits are the sizes a connection accepts.
 type Limits struct {
@@ -20,7 +27,8 @@ type Limits struct {
 	DefaultSize int
 	// MaxSize bounds pageSize, first and last.
 	MaxSize int
-	// UpstreamPageSize is the page size cursor windows are cut from.
+	// UpstreamPageSize is the largest upstream page a cursor window is
+	// loaded with (page mode loads its own page whatever its size).
 	UpstreamPageSize int
 }
 
@@ -38,15 +46,11 @@ type Want struct {
 	HasPreviousPage bool
 }
 
-// ErrListTooLong is returned when the end of the list cannot be found
-// within MaxOffset (the upstream keeps returning full pages).
-var ErrListTooLong = errors.New("paging: upstream list has no end within reach")
-
-// plan is a validated request: the window [start, start+count) over pages
-// of pageSize attempts, or, backward without a cursor, the last count
-// attempts of the list (fromEnd).
+// plan is a validated request: the window [start, start+count) (page mode
+// or forward), [start, end) (backward from a cursor) or, backward without a
+// cursor, the last count attempts of the list (fromEnd).
 type plan struct {
-	pageSize int
+	pageMode bool
 	start    int
 	count    int
 	backward bool
@@ -87,14 +91,14 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 		if page < 0 || page > MaxOffset/n {
 			return plan{}, &model.InputError{Argument: "page", Message: fmt.Sprintf("must be between 0 and %d", MaxOffset/n)}
 		}
-		return plan{pageSize: n, start: page * n, count: n}, nil
+		return plan{pageMode: true, start: page * n, count: n}, nil
 	}
 	if backward {
 		n, err := size("last", a.Last, 0)
 		if err != nil {
 			return plan{}, err
 		}
-		p := plan{pageSize: lim.UpstreamPageSize, count: n, backward: true, fromEnd: a.Before == nil}
+		p := plan{count: n, backward: true, fromEnd: a.Before == nil}
 		if a.Before != nil {
 			if p.end, err = DecodeCursor("before", *a.Before, f); err != nil {
 				return plan{}, err
@@ -107,7 +111,7 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	p := plan{pageSize: lim.UpstreamPageSize, count: n}
+	p := plan{count: n}
 	if a.After != nil {
 		off, err := DecodeCursor("after", *a.After, f)
 		if err != nil {
@@ -119,185 +123,88 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 }
 
 // Resolve validates the arguments, loads the upstream pages the window
-// touches (concurrently) and builds the connection.
+// needs and builds the connection. The pages are chosen to fetch little
+// more than the window (see cover), and whatever pageInfo needs (the
+// attempt after the window for hasNextPage) is fetched in the same round
+// trip: a window costs one round trip, two when hasPreviousPage is asked of
+// a window past the end of the list. Only `last` without `before` may take
+// more, to find the end (see findEnd).
 func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want Want) (*model.CallAttemptConnection, error) {
 	p, err := validate(a, f, lim)
 	if err != nil {
 		return nil, err
 	}
-	if !p.backward && p.start == 0 {
-		// The first window is one upstream page holding exactly what it
-		// needs, one attempt more when hasNextPage is asked: one request
-		// instead of a window and a look-ahead page, and no attempt decoded
-		// in vain. Page 0 is what most clients ask for most often.
-		size := p.count
-		if want.HasNextPage {
-			size++
-		}
-		if size >= 1 && size <= lim.UpstreamPageSize {
-			p.pageSize = size
-		}
+	maxSize := lim.UpstreamPageSize
+	if p.pageMode {
+		// The page asked for is always one upstream request.
+		maxSize = max(maxSize, p.count)
 	}
-	w := &walker{ctx: ctx, src: src, size: p.pageSize, pages: map[int]*pageLoad{}}
-	if p.fromEnd {
-		total, err := w.total()
+	fe := newFetcher(ctx, src)
+	switch {
+	case p.fromEnd && p.count == 0:
+		// No window to load; hasPreviousPage below asks whether the list
+		// has any attempt.
+	case p.fromEnd:
+		remembered, ok := src.Lengths.get(src.Scope, f.Key)
+		total, err := findEnd(fe, p.count, maxSize, remembered, ok)
 		if err != nil {
 			return nil, err
 		}
-		p.end = total
-		p.start = max(0, total-p.count)
-	} else if !p.backward {
-		p.end = p.start + p.count
+		p.end, p.start = total, max(0, total-p.count)
+	default:
+		if !p.backward {
+			p.end = p.start + p.count
+		}
+		pages, probe := planWindow(p.start, p.end, want.HasNextPage, maxSize)
+		if p.pageMode {
+			pages, probe = planPage(p.start/p.count, p.count, want.HasNextPage, maxSize)
+		}
+		for _, r := range pages {
+			fe.start(r, false)
+		}
+		if probe != nil {
+			fe.start(*probe, true)
+		}
+		if err := fe.round(); err != nil {
+			return nil, err
+		}
 	}
-	items, err := w.collect(p.start, p.end)
-	if err != nil {
-		return nil, err
-	}
+	items := fe.collect(p.start, p.end)
 	conn := model.NewCallAttemptConnection(items, p.start, f.fingerprint)
 	if len(items) > 0 {
 		start, end := EncodeCursor(p.start, f), EncodeCursor(p.start+len(items)-1, f)
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &start, &end
 	}
-	if want.HasPreviousPage && p.start > 0 {
+	if want.HasPreviousPage && (p.start > 0 || p.fromEnd && p.count == 0) {
 		// Items are contiguous from offset 0: if the window has one, all
-		// before it exist; an empty window past the end has items before it
-		// exactly when the list is not empty.
-		conn.PageInfo.HasPreviousPage = len(items) > 0
-		if len(items) == 0 {
-			if conn.PageInfo.HasPreviousPage, err = w.exists(0); err != nil {
-				return nil, err
-			}
+		// before it exist; an empty window past the end has items before
+		// it exactly when the list is not empty.
+		if conn.PageInfo.HasPreviousPage, err = hasAny(fe, len(items)); err != nil {
+			return nil, err
 		}
 	}
 	if want.HasNextPage && !p.fromEnd {
-		if conn.PageInfo.HasNextPage, err = w.exists(p.end); err != nil {
-			return nil, err
-		}
+		conn.PageInfo.HasNextPage, _ = fe.exists(p.end)
+	}
+	if t, ok := fe.total(); ok {
+		src.Lengths.put(src.Scope, f.Key, t)
 	}
 	return conn, nil
 }
 
-// pageLoad is one upstream page, started and perhaps finished.
-type pageLoad struct {
-	wait  func() ([]revox.CallAttempt, error)
-	items []revox.CallAttempt
-	err   error
-	done  bool
-}
-
-// walker loads pages of one size for one connection, each at most once.
-type walker struct {
-	ctx   context.Context
-	src   Source
-	size  int
-	pages map[int]*pageLoad
-	// shortAt is the index of the first page known to be short (the last
-	// page of the list), nil while none is.
-	shortAt *int
-}
-
-// start starts loading page i unless it is already. A page started only to
-// learn whether the list goes on (probe) is decoded without its transcripts;
-// were its attempts used after all, their transcripts decode on first use.
-func (w *walker) start(i int, probe bool) *pageLoad {
-	if pl, ok := w.pages[i]; ok {
-		return pl
+// hasAny reports whether the list has an attempt, knowing that the window
+// held n of them.
+func hasAny(fe *fetcher, n int) (bool, error) {
+	if n > 0 {
+		return true, nil
 	}
-	ctx := w.ctx
-	if probe {
-		ctx = revox.WithoutTranscripts(ctx)
+	if ok, known := fe.exists(0); known {
+		return ok, nil
 	}
-	pl := &pageLoad{wait: w.src(ctx, i, w.size)}
-	w.pages[i] = pl
-	return pl
-}
-
-func (w *walker) page(i int, probe bool) ([]revox.CallAttempt, error) {
-	if w.shortAt != nil && i > *w.shortAt {
-		return nil, nil // past the last page: no need to ask
+	fe.start(pageRef{0, 1}, true)
+	if err := fe.round(); err != nil {
+		return false, err
 	}
-	pl := w.start(i, probe)
-	if !pl.done {
-		pl.items, pl.err = pl.wait()
-		pl.done = true
-		if pl.err == nil && len(pl.items) < w.size && (w.shortAt == nil || i < *w.shortAt) {
-			w.shortAt = &i
-		}
-	}
-	return pl.items, pl.err
-}
-
-// exists reports whether the list has an attempt at offset.
-func (w *walker) exists(offset int) (bool, error) {
-	items, err := w.page(offset/w.size, true)
-	return offset%w.size < len(items), err
-}
-
-// collect returns the attempts at offsets [start, end), fewer if the list
-// ends first. All pages are started before any is waited on.
-func (w *walker) collect(start, end int) ([]*model.CallAttempt, error) {
-	if end <= start {
-		return nil, nil
-	}
-	first, last := start/w.size, (end-1)/w.size
-	for i := first; i <= last; i++ {
-		if w.shortAt != nil && i > *w.shortAt {
-			break
-		}
-		w.start(i, false)
-	}
-	out := make([]*model.CallAttempt, 0, end-start)
-	for i := first; i <= last; i++ {
-		items, err := w.page(i, false)
-		if err != nil {
-			return nil, err
-		}
-		base := i * w.size
-		lo, hi := max(start-base, 0), min(end-base, len(items))
-		for j := lo; j < hi; j++ {
-			out = append(out, (*model.CallAttempt)(&items[j]))
-		}
-		if len(items) < w.size {
-			break
-		}
-	}
-	return out, nil
-}
-
-// total finds the length of the list: the API reports none, so it gallops
-// over page indexes (0, 1, 3, 7, ...) to a short page, then bisects to the
-// first short one; O(log n) upstream requests.
-func (w *walker) total() (int, error) {
-	lo, hi := -1, 0 // page lo is full (or none), page hi is the probe
-	for {
-		items, err := w.page(hi, true)
-		if err != nil {
-			return 0, err
-		}
-		if len(items) < w.size {
-			break
-		}
-		lo = hi
-		hi = 2*hi + 1
-		if hi > MaxOffset/w.size {
-			return 0, ErrListTooLong
-		}
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		items, err := w.page(mid, true)
-		if err != nil {
-			return 0, err
-		}
-		if len(items) < w.size {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	items, err := w.page(hi, true)
-	if err != nil {
-		return 0, err
-	}
-	return hi*w.size + len(items), nil
+	ok, _ := fe.exists(0)
+	return ok, nil
 }

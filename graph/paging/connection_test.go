@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/revox-graphql/gateway/internal/revox"
 )
@@ -15,28 +16,41 @@ type fakeList struct {
 	n     int
 	mu    sync.Mutex
 	loads []string // "index/size", in start order
+	// fetched counts the attempts the pages returned.
+	fetched int
 	// pending counts pages started but not yet waited on, to observe concurrency.
 	pending, maxPending int
+	// latency is how long after its start a page arrives (a wait sleeps
+	// until then): under testing/synctest, elapsed time divided by it counts
+	// the upstream round trips made one after the other.
+	latency time.Duration
+	// lengths and scope are given to the Source.
+	lengths *Lengths
+	scope   string
 }
 
 func (l *fakeList) source() Source {
-	return func(_ context.Context, index, size int) func() ([]revox.CallAttempt, error) {
+	return Source{Lengths: l.lengths, Scope: l.scope, Load: func(_ context.Context, index, size int) func() ([]revox.CallAttempt, error) {
 		l.mu.Lock()
 		l.loads = append(l.loads, fmt.Sprintf("%d/%d", index, size))
 		l.pending++
 		l.maxPending = max(l.maxPending, l.pending)
+		n := l.n
 		l.mu.Unlock()
+		arrives := time.Now().Add(l.latency)
 		return func() ([]revox.CallAttempt, error) {
+			time.Sleep(time.Until(arrives))
 			l.mu.Lock()
+			defer l.mu.Unlock()
 			l.pending--
-			l.mu.Unlock()
 			var out []revox.CallAttempt
-			for i := index * size; i < min((index+1)*size, l.n); i++ {
+			for i := index * size; i < min((index+1)*size, n); i++ {
 				out = append(out, revox.CallAttempt{ID: fmt.Sprintf("a%d", i)})
 			}
+			l.fetched += len(out)
 			return out, nil
 		}
-	}
+	}}
 }
 
 var testLimits = Limits{DefaultSize: 20, MaxSize: 100, UpstreamPageSize: 10}
@@ -141,8 +155,8 @@ func TestPageModeMatchesUpstreamPages(t *testing.T) {
 	if len(conn.Edges()) != 5 || conn.Edges()[0].Node.ID != "a40" || conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage {
 		t.Fatalf("page 2 of 45 by 20: %d edges, first %s, info %+v", len(conn.Edges()), conn.Edges()[0].Node.ID, conn.PageInfo)
 	}
-	if !slices.Equal(l.loads, []string{"2/20"}) {
-		t.Fatalf("loads = %v, want just the page (it is short, so no look-ahead)", l.loads)
+	if !slices.Equal(l.loads, []string{"2/20", "60/1"}) {
+		t.Fatalf("loads = %v, want the page and, beside it, the attempt after it", l.loads)
 	}
 	// A page-mode cursor continues in cursor mode at the right place.
 	next, err := Resolve(t.Context(), l.source(), Args{First: ptr(3), After: ptr(conn.Edges()[0].Cursor())}, f, testLimits, Want{})
@@ -151,49 +165,44 @@ func TestPageModeMatchesUpstreamPages(t *testing.T) {
 	}
 }
 
-func TestLookAheadOnlyWhenAskedAndNeeded(t *testing.T) {
+func TestLookAheadIsOneAttemptBesideTheWindow(t *testing.T) {
 	t.Parallel()
 	f := mustFilter(t)
-	t.Run("full page, hasNextPage selected: next page is loaded", func(t *testing.T) {
-		t.Parallel()
-		l := &fakeList{n: 40}
-		conn, err := Resolve(t.Context(), l.source(), Args{Page: ptr(0), PageSize: ptr(20)}, f, testLimits, Want{HasNextPage: true})
-		if err != nil || !conn.PageInfo.HasNextPage {
-			t.Fatalf("hasNextPage = %v, %v", conn.PageInfo.HasNextPage, err)
-		}
-		if !slices.Equal(l.loads, []string{"0/20", "1/20"}) {
-			t.Fatalf("loads = %v", l.loads)
-		}
-	})
-	t.Run("full last page: look-ahead finds nothing", func(t *testing.T) {
-		t.Parallel()
-		l := &fakeList{n: 40}
-		conn, err := Resolve(t.Context(), l.source(), Args{Page: ptr(1), PageSize: ptr(20)}, f, testLimits, Want{HasNextPage: true})
-		if err != nil || conn.PageInfo.HasNextPage {
-			t.Fatalf("hasNextPage = %v, %v", conn.PageInfo.HasNextPage, err)
-		}
-	})
-	t.Run("hasNextPage not selected: no look-ahead", func(t *testing.T) {
-		t.Parallel()
-		l := &fakeList{n: 40}
-		if _, err := Resolve(t.Context(), l.source(), Args{Page: ptr(0), PageSize: ptr(20)}, f, testLimits, Want{}); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(l.loads, []string{"0/20"}) {
-			t.Fatalf("loads = %v", l.loads)
-		}
-	})
-	t.Run("window ends inside a page: answer known without a request", func(t *testing.T) {
-		t.Parallel()
-		l := &fakeList{n: 40}
-		conn, err := Resolve(t.Context(), l.source(), Args{First: ptr(5), After: ptr(EncodeCursor(11, f))}, f, testLimits, wantAll)
-		if err != nil || !conn.PageInfo.HasNextPage || !conn.PageInfo.HasPreviousPage || conn.Edges()[0].Node.ID != "a12" {
-			t.Fatalf("info = %+v, %v", conn.PageInfo, err)
-		}
-		if !slices.Equal(l.loads, []string{"1/10"}) {
-			t.Fatalf("loads = %v", l.loads)
-		}
-	})
+	for _, tc := range []struct {
+		name    string
+		n       int
+		args    Args
+		want    Want
+		loads   []string
+		hasNext bool
+	}{
+		// testLimits cut cursor windows from pages of at most 10; page
+		// mode keeps its own page size.
+		{"page 1 of 20 with hasNextPage: the page and the attempt after it", 60, Args{Page: ptr(1), PageSize: ptr(20)}, Want{HasNextPage: true}, []string{"1/20", "40/1"}, true},
+		{"full last page: the attempt after it does not exist", 40, Args{Page: ptr(1), PageSize: ptr(20)}, Want{HasNextPage: true}, []string{"1/20", "40/1"}, false},
+		{"hasNextPage not selected: no look-ahead", 60, Args{Page: ptr(1), PageSize: ptr(20)}, Want{}, []string{"1/20"}, false},
+		{"window and look-ahead in one aligned page", 40, Args{First: ptr(5), After: ptr(EncodeCursor(11, f))}, wantAll, []string{"2/6"}, true},
+		{"aligned window, look-ahead beside it", 100, Args{First: ptr(10), After: ptr(EncodeCursor(29, f))}, wantAll, []string{"3/10", "40/1"}, true},
+		{"backward from a cursor: the attempt at the cursor is the look-ahead", 100, Args{Last: ptr(10), Before: ptr(EncodeCursor(40, f))}, wantAll, []string{"3/10", "40/1"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := &fakeList{n: tc.n}
+			conn, err := Resolve(t.Context(), l.source(), tc.args, f, testLimits, tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(l.loads, tc.loads) {
+				t.Fatalf("loads = %v, want %v", l.loads, tc.loads)
+			}
+			if conn.PageInfo.HasNextPage != tc.hasNext {
+				t.Fatalf("hasNextPage = %v", conn.PageInfo.HasNextPage)
+			}
+			if l.maxPending != len(l.loads) {
+				t.Fatalf("%d of %d pages were in flight at once, want all started before any is waited on", l.maxPending, len(l.loads))
+			}
+		})
+	}
 }
 
 func TestFirstWindowIsOneExactUpstreamPage(t *testing.T) {
@@ -216,10 +225,11 @@ func TestFirstWindowIsOneExactUpstreamPage(t *testing.T) {
 		{"first: 0 with hasNextPage: one attempt", 40, Args{First: ptr(0)}, wantAll, []string{"0/1"}, 0, true, ""},
 		{"first: 0 without hasNextPage: no request", 40, Args{First: ptr(0)}, Want{}, nil, 0, false, ""},
 		// The exact page would be larger than REVOX_PAGE_SIZE (10 here):
-		// page mode keeps its own page and looks ahead, cursor mode cuts
-		// from upstream pages.
-		{"page 0 larger than the upstream page size", 40, Args{Page: ptr(0), PageSize: ptr(10)}, Want{HasNextPage: true}, []string{"0/10", "1/10"}, 10, true, "a9"},
-		{"first larger than the upstream page size", 40, Args{First: ptr(12)}, Want{HasNextPage: true}, []string{"0/10", "1/10"}, 12, true, "a11"},
+		// page mode keeps its own page and looks ahead with one attempt,
+		// cursor mode loads two pages of at most 10 that hold the window
+		// and the attempt after it.
+		{"page 0 larger than the upstream page size", 40, Args{Page: ptr(0), PageSize: ptr(10)}, Want{HasNextPage: true}, []string{"0/10", "10/1"}, 10, true, "a9"},
+		{"first larger than the upstream page size", 40, Args{First: ptr(12)}, Want{HasNextPage: true}, []string{"0/7", "1/7"}, 12, true, "a11"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -245,7 +255,7 @@ func TestStraddlingWindowLoadsPagesConcurrently(t *testing.T) {
 	t.Parallel()
 	l := &fakeList{n: 100}
 	f := mustFilter(t)
-	after := EncodeCursor(6, f) // window 7..21 spans pages 0, 1 and 2 of 10
+	after := EncodeCursor(6, f) // window 7..21 is longer than one page of 10
 	conn, err := Resolve(t.Context(), l.source(), Args{First: ptr(15), After: &after}, f, testLimits, Want{})
 	if err != nil {
 		t.Fatal(err)
@@ -253,46 +263,37 @@ func TestStraddlingWindowLoadsPagesConcurrently(t *testing.T) {
 	if len(conn.Edges()) != 15 || conn.Edges()[0].Node.ID != "a7" || conn.Edges()[14].Node.ID != "a21" {
 		t.Fatalf("edges %s..%s", conn.Edges()[0].Node.ID, conn.Edges()[len(conn.Edges())-1].Node.ID)
 	}
-	if l.maxPending != 3 {
-		t.Fatalf("at most %d pages were in flight at once, want all 3 started before waiting", l.maxPending)
+	if len(l.loads) < 2 || l.maxPending != len(l.loads) {
+		t.Fatalf("loads %v, at most %d in flight at once; want all started before waiting", l.loads, l.maxPending)
 	}
 }
 
-func TestLastWithoutBeforeFindsTheEndInLogarithmicRequests(t *testing.T) {
+func TestLastWithoutBeforeFindsTheEnd(t *testing.T) {
 	t.Parallel()
 	f := mustFilter(t)
-	for _, n := range []int{0, 5, 10, 11, 99, 100, 101, 1000, 1234} {
-		t.Run(fmt.Sprintf("%d attempts", n), func(t *testing.T) {
-			t.Parallel()
-			l := &fakeList{n: n}
-			conn, err := Resolve(t.Context(), l.source(), Args{Last: ptr(3)}, f, testLimits, wantAll)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := ids(t, n)[max(0, n-3):]
-			var got []string
-			for _, e := range conn.Edges() {
-				got = append(got, e.Node.ID)
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("last 3 = %v, want %v", got, want)
-			}
-			if conn.PageInfo.HasNextPage || conn.PageInfo.HasPreviousPage != (n > 3) {
-				t.Fatalf("info = %+v", conn.PageInfo)
-			}
-			if pages := n/10 + 1; len(l.loads) > 2*bitLen(pages)+2 {
-				t.Fatalf("%d loads for %d pages: %v", len(l.loads), pages, l.loads)
-			}
-		})
+	for _, n := range []int{0, 2, 3, 5, 10, 11, 99, 100, 101, 1000, 1234, 100_000} {
+		for _, last := range []int{0, 1, 3, 20} {
+			t.Run(fmt.Sprintf("%d attempts, last %d", n, last), func(t *testing.T) {
+				t.Parallel()
+				l := &fakeList{n: n}
+				conn, err := Resolve(t.Context(), l.source(), Args{Last: ptr(last)}, f, testLimits, wantAll)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := ids(t, n)[max(0, n-last):]
+				got := []string{}
+				for _, e := range conn.Edges() {
+					got = append(got, e.Node.ID)
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("last %d = %v, want %v", last, got, want)
+				}
+				if conn.PageInfo.HasNextPage || conn.PageInfo.HasPreviousPage != (n > last) {
+					t.Fatalf("info = %+v", conn.PageInfo)
+				}
+			})
+		}
 	}
-}
-
-func bitLen(n int) int {
-	b := 0
-	for ; n > 0; n >>= 1 {
-		b++
-	}
-	return b
 }
 
 func TestInvalidArgumentsMakeNoRequest(t *testing.T) {

@@ -1,0 +1,186 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+)
+
+// listCounter counts the GET /call requests an upstream answers and the
+// attempts their pages hold.
+type listCounter struct {
+	next http.Handler
+	mu   sync.Mutex
+	// requests and attempts of GET /call.
+	requests, attempts int
+}
+
+type teeWriter struct {
+	http.ResponseWriter
+	body bytes.Buffer
+}
+
+func (w *teeWriter) Write(p []byte) (int, error) {
+	w.body.Write(p)
+	return w.ResponseWriter.Write(p)
+}
+
+func (c *listCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/call" {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	tw := &teeWriter{ResponseWriter: w}
+	c.next.ServeHTTP(tw, r)
+	var page struct {
+		Calls []json.RawMessage `json:"calls"`
+	}
+	_ = json.Unmarshal(tw.body.Bytes(), &page)
+	c.mu.Lock()
+	c.requests++
+	c.attempts += len(page.Calls)
+	c.mu.Unlock()
+}
+
+func (c *listCounter) read() (requests, attempts int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests, c.attempts
+}
+
+// walkOrders makes a sandbox of 1,010 attempts, the list the issue's
+// figures were measured on.
+const walkOrders = 642
+
+// newCountedEnv is a gateway in front of a sandbox of 1,010 attempts, both
+// over HTTP, with the sandbox's list pages counted.
+func newCountedEnv(t *testing.T) (*env, *listCounter) {
+	t.Helper()
+	sb := sandbox.New(sandbox.Options{Orders: walkOrders})
+	counter := &listCounter{next: sb}
+	up := httptest.NewServer(counter)
+	t.Cleanup(up.Close)
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Logger: quietLogger()}))
+	t.Cleanup(gql.Close)
+	return &env{gql: gql, sb: sb, upstream: client}, counter
+}
+
+const pageWalkQuery = `query($p: Int, $s: Int) {
+  calls(page: $p, pageSize: $s) {
+    edges { cursor node { id } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}`
+
+func TestWalksFetchFromUpstreamAboutWhatTheyServe(t *testing.T) {
+	t.Parallel()
+	var want []string
+	{
+		e, _ := newCountedEnv(t)
+		for page := 0; ; page++ {
+			items, err := e.upstream.ListCalls(t.Context(), revox.ListCallsOptions{Page: page, PageSize: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range items {
+				want = append(want, a.ID)
+			}
+			if len(items) < 1000 {
+				break
+			}
+		}
+		if len(want) != 1010 {
+			t.Fatalf("the sandbox has %d attempts, want 1,010", len(want))
+		}
+	}
+	// The cursor every attempt is served with, by a forward walk of 1: the
+	// other walks must serve the same ones (cursors are offsets).
+	var cursors []string
+	for _, mode := range []string{"forward", "backward", "page"} {
+		for _, n := range []int{20, 37, 100} {
+			t.Run(fmt.Sprintf("%s by %d with every pageInfo flag", mode, n), func(t *testing.T) {
+				e, counter := newCountedEnv(t)
+				got := make([]string, len(want))
+				gotCursors := make([]string, len(want))
+				vars := map[string]any{}
+				pages := 0
+				for step := 0; ; step++ {
+					if step > len(want)+1 {
+						t.Fatal("walk does not end")
+					}
+					var c connection
+					switch mode {
+					case "forward":
+						vars["first"] = n
+						e.do(t, walkQuery, vars).ok(t, &c)
+					case "backward":
+						vars["last"] = n
+						e.do(t, walkQuery, vars).ok(t, &c)
+					case "page":
+						e.do(t, pageWalkQuery, map[string]any{"p": step, "s": n}).ok(t, &c)
+					}
+					pages++
+					first := len(want) - n*(step+1)
+					if mode != "backward" {
+						first = n * step
+					}
+					first = max(first, 0)
+					for i, edge := range c.Calls.Edges {
+						got[first+i], gotCursors[first+i] = edge.Node.ID, edge.Cursor
+					}
+					last := first + len(c.Calls.Edges) - 1
+					info := c.Calls.PageInfo
+					if info.HasNextPage != (last < len(want)-1) || info.HasPreviousPage != (first > 0) {
+						t.Fatalf("step %d, attempts %d..%d of %d: pageInfo %+v", step, first, last, len(want), info)
+					}
+					more, cursor := info.HasNextPage, info.EndCursor
+					if mode == "backward" {
+						more, cursor = info.HasPreviousPage, info.StartCursor
+						vars["before"] = cursor
+					} else {
+						vars["after"] = cursor
+					}
+					if !more {
+						break
+					}
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("attempt %d served as %q, upstream has %q", i, got[i], want[i])
+					}
+				}
+				if cursors == nil {
+					cursors = gotCursors
+				}
+				for i := range cursors {
+					if gotCursors[i] != cursors[i] {
+						t.Fatalf("attempt %d served with cursor %q, the first walk gave %q", i, gotCursors[i], cursors[i])
+					}
+				}
+				requests, attempts := counter.read()
+				ratio := float64(attempts) / float64(len(want))
+				t.Logf("%d GraphQL pages: %d upstream requests, %d attempts fetched to serve %d (%.3f each)", pages, requests, attempts, len(want), ratio)
+				if ratio > 1.1 {
+					t.Fatalf("%d attempts fetched to serve %d: %.3f per attempt served, want at most 1.1", attempts, len(want), ratio)
+				}
+				// One page and the attempt after it per GraphQL page, at most,
+				// and the search for the end once.
+				if limit := 2*pages + 30; requests > limit {
+					t.Fatalf("%d upstream requests for %d GraphQL pages, want at most %d", requests, pages, limit)
+				}
+			})
+		}
+	}
+}
