@@ -24,10 +24,11 @@ const maxSearchRounds = 40
 // found by probes:
 //
 //   - with a remembered length L (Lengths), the first round loads the window
-//     before L and the attempt at L: if the one before L exists and the one
-//     at L does not, L is the length and the window is loaded, in one round
-//     trip; if the list shrank by less than n, the round shows where it ends
-//     and a second loads the window;
+//     before L, the attempt at L and the one at L+n: if the one before L
+//     exists and the one at L does not, L is the length and the window is
+//     loaded, in one round trip; if the list shrank, or grew, by less than n,
+//     the round brackets the end within n and a second loads it with the
+//     window;
 //   - otherwise (nothing remembered, or the list changed more), rounds of
 //     searchProbes single-attempt probes sent in parallel: first at
 //     geometrically growing offsets until one is past the end (n-1, 4n-1,
@@ -42,6 +43,10 @@ func findEnd(f *fetcher, n, maxSize int, remembered int, ok bool) (int, error) {
 		for _, r := range cover(max(0, remembered-n), remembered+1, maxSize, maxWindowPages) {
 			f.start(r, false)
 		}
+		// The list grows at its head, so the length grows: one attempt n
+		// past L brackets a growth of less than n, which the next round
+		// then loads with the window.
+		f.start(pageRef{remembered + max(n, 1), 1}, true)
 		if err := f.round(); err != nil {
 			return 0, err
 		}

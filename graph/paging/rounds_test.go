@@ -77,7 +77,7 @@ func TestTheEndOfTheListIsFoundInFewRoundTrips(t *testing.T) {
 			l := &fakeList{n: 1010, latency: latency, lengths: NewLengths(time.Minute, 16), scope: "tenant a"}
 			rounds(t, l, lastPage, wantAll)
 			l.loads = nil
-			if got := rounds(t, l, lastPage, wantAll); got != 1 || len(l.loads) > 3 {
+			if got := rounds(t, l, lastPage, wantAll); got != 1 || len(l.loads) > 4 {
 				t.Fatalf("%d round trips, loads %v; want 1", got, l.loads)
 			}
 		})
@@ -103,14 +103,25 @@ func TestTheEndOfTheListIsFoundInFewRoundTrips(t *testing.T) {
 			}
 		})
 	})
-	t.Run("remembered, then the list grew: three round trips", func(t *testing.T) {
+	t.Run("remembered, then the list grew by less than the window: two round trips", func(t *testing.T) {
 		t.Parallel()
 		synctest.Test(t, func(t *testing.T) {
 			l := &fakeList{n: 1010, latency: latency, lengths: NewLengths(time.Minute, 16), scope: "tenant a"}
 			rounds(t, l, lastPage, wantAll)
-			l.n = 1017
-			if got := rounds(t, l, lastPage, wantAll); got != 3 {
-				t.Fatalf("%d round trips, want 3", got)
+			l.n = 1027
+			if got := rounds(t, l, lastPage, wantAll); got != 2 {
+				t.Fatalf("%d round trips, want 2", got)
+			}
+		})
+	})
+	t.Run("remembered, then the list grew by 90: searched from there, 4 round trips", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			l := &fakeList{n: 1010, latency: latency, lengths: NewLengths(time.Minute, 16), scope: "tenant a"}
+			rounds(t, l, lastPage, wantAll)
+			l.n = 1100
+			if got := rounds(t, l, lastPage, wantAll); got != 4 {
+				t.Fatalf("%d round trips, want 4", got)
 			}
 		})
 	})
