@@ -155,9 +155,12 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 		if !p.backward {
 			p.end = p.start + p.count
 		}
-		pages, probe := planWindow(p.start, p.end, want.HasNextPage, maxSize)
+		var pages []pageRef
+		var probe *pageRef
 		if p.pageMode {
 			pages, probe = planPage(p.start/p.count, p.count, want.HasNextPage, maxSize)
+		} else {
+			pages, probe = planWindow(p.start, p.end, want.HasNextPage, maxSize)
 		}
 		for _, r := range pages {
 			fe.start(r, false)

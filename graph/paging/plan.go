@@ -80,9 +80,16 @@ func cover(a, b, maxSize, maxPages int) []pageRef {
 			if c == 0 || c+(n-x)+requestCost*(k+2) >= best {
 				continue
 			}
-			for s := 1; s <= maxSize && c+s+requestCost*(k+2) < best; s++ {
-				if (a+x)%s == 0 {
-					reach(k+1, x, s, c+s)
+			// The next page starts at m: its size divides m. Divisors come
+			// in pairs around √m, so at most min(√m, hi) trial divisions.
+			m, hi := a+x, min(maxSize, best-c-requestCost*(k+2)-1)
+			for d := 1; d <= hi && d*d <= m; d++ {
+				if m%d != 0 {
+					continue
+				}
+				reach(k+1, x, d, c+d)
+				if e := m / d; e != d && e <= hi {
+					reach(k+1, x, e, c+e)
 				}
 			}
 		}

@@ -155,3 +155,30 @@ func BenchmarkCover(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkResolve measures the CPU a connection costs the gateway around
+// its upstream pages (planning, loading from an instant source, assembling).
+func BenchmarkResolve(b *testing.B) {
+	f, _ := NewFilter(nil)
+	lim := Limits{DefaultSize: 20, MaxSize: 100, UpstreamPageSize: 100}
+	for _, tc := range []struct {
+		name string
+		args Args
+	}{
+		{"page 3 of 20", Args{Page: ptr(3), PageSize: ptr(20)}},
+		{"first 20 after an aligned cursor", Args{First: ptr(20), After: ptr(EncodeCursor(59, f))}},
+		{"first 20 after an unaligned cursor", Args{First: ptr(20), After: ptr(EncodeCursor(970, f))}},
+		{"last 20 before a cursor", Args{Last: ptr(20), Before: ptr(EncodeCursor(971, f))}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := &fakeList{n: 1010}
+			src := l.source()
+			for b.Loop() {
+				l.loads = l.loads[:0]
+				if _, err := Resolve(b.Context(), src, tc.args, f, lim, wantAll); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
