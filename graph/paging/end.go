@@ -1,14 +1,18 @@
 package paging
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrListTooLong is returned when the end of the list cannot be found
 // within MaxOffset (the upstream keeps returning full pages).
 var ErrListTooLong = errors.New("paging: upstream list has no end within reach")
 
 // errEndMoving is returned when the end of the list moves on every round of
-// its search (the list changes faster than it can be read).
-var errEndMoving = errors.New("paging: the end of the upstream list kept moving while it was searched")
+// its search (the list changes faster than it can be read, or the upstream
+// answers inconsistently): it is out of reach too.
+var errEndMoving = fmt.Errorf("%w: it kept moving while it was searched", ErrListTooLong)
 
 // searchProbes is how many single-attempt probes a search round sends at
 // once: the loaders run 8 upstream requests of a GraphQL request at a time
@@ -16,7 +20,7 @@ var errEndMoving = errors.New("paging: the end of the upstream list kept moving 
 const searchProbes = 8
 
 // maxSearchRounds bounds the rounds of one search for the end: a list of
-// MaxOffset attempts is found in about 30 by the steps below.
+// MaxOffset attempts is found in 16 by the steps below.
 const maxSearchRounds = 40
 
 // findEnd returns the length of the list and leaves the attempts of the
