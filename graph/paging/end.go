@@ -20,7 +20,7 @@ var errEndMoving = fmt.Errorf("%w: it kept moving while it was searched", ErrLis
 const searchProbes = 8
 
 // maxSearchRounds bounds the rounds of one search for the end: a list of
-// MaxOffset attempts is found in 16 by the steps below.
+// MaxOffset attempts is found in under 20 by the steps below (117 requests).
 const maxSearchRounds = 40
 
 // findEnd returns the length of the list and leaves the attempts of the
