@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/revox"
@@ -62,13 +63,13 @@ const walkOrders = 642
 
 // newCountedEnv is a gateway in front of a sandbox of 1,010 attempts, both
 // over HTTP, with the sandbox's list pages counted.
-func newCountedEnv(t *testing.T) (*env, *listCounter) {
+func newCountedEnv(t *testing.T, opts ...revox.Option) (*env, *listCounter) {
 	t.Helper()
 	sb := sandbox.New(sandbox.Options{Orders: walkOrders})
 	counter := &listCounter{next: sb}
 	up := httptest.NewServer(counter)
 	t.Cleanup(up.Close)
-	client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,5 +189,42 @@ func TestWalksFetchFromUpstreamAboutWhatTheyServe(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestIdenticalWindowsShareTheirUpstreamRequests(t *testing.T) {
+	t.Parallel()
+	// With CACHE_TTL, so that the same window asked again is served from
+	// the cache: the pages of a window depend on the window alone.
+	e, counter := newCountedEnv(t, revox.WithCache(time.Minute, 100))
+	var c connection
+	e.do(t, walkQuery, map[string]any{"first": 30}).ok(t, &c)
+	after := *c.Calls.PageInfo.EndCursor // offset 29: the next window is 30..59
+	before, _ := counter.read()
+	q := `query($after: String) {
+	  a: calls(first: 30, after: $after) { nodes { id } pageInfo { hasNextPage } }
+	  b: calls(first: 30, after: $after) { edges { cursor } pageInfo { hasNextPage endCursor } }
+	}`
+	var one struct {
+		A, B struct {
+			PageInfo struct {
+				HasNextPage bool `json:"hasNextPage"`
+			} `json:"pageInfo"`
+		}
+	}
+	e.do(t, q, map[string]any{"after": after}).ok(t, &one)
+	alone, _ := counter.read()
+	e.do(t, walkQuery, map[string]any{"first": 30, "after": after}).ok(t, &c)
+	again, _ := counter.read()
+	if !one.A.PageInfo.HasNextPage || !one.B.PageInfo.HasNextPage {
+		t.Fatalf("hasNextPage of a window in the middle of the list: %+v", one)
+	}
+	// The window is one upstream page of 30 (30 divides 30), its
+	// look-ahead one of 1: two requests, whichever alias asks.
+	if got := alone - before; got != 2 {
+		t.Fatalf("two aliases of one window cost %d upstream requests, want 2", got)
+	}
+	if got := again - alone; got != 0 {
+		t.Fatalf("the same window asked again cost %d upstream requests, want 0 (cached)", got)
 	}
 }
