@@ -228,3 +228,71 @@ func TestIdenticalWindowsShareTheirUpstreamRequests(t *testing.T) {
 		t.Fatalf("the same window asked again cost %d upstream requests, want 0 (cached)", got)
 	}
 }
+
+func TestARememberedListLengthIsNeverUsedForAnotherCredential(t *testing.T) {
+	t.Parallel()
+	keys := []string{"sk_sandbox_demo", "sk_sandbox_second_tenant"}
+	tenants := sandbox.NewTenants(keys, sandbox.Options{})
+	up := httptest.NewServer(tenants)
+	t.Cleanup(up.Close)
+	newGateway := func() string {
+		client, err := revox.New(up.URL, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, AuthMode: gateway.AuthForward, Logger: quietLogger()}))
+		t.Cleanup(gql.Close)
+		return gql.URL
+	}
+	// lastPage asks for the end of key's list and returns the upstream
+	// requests it cost and the ids served.
+	lastPage := func(base, key string) (int64, []string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": `{ calls(last: 20) { nodes { id } } }`})
+		req, _ := http.NewRequest(http.MethodPost, base+"/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		before := tenants.Requests()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Data struct {
+				Calls struct {
+					Nodes []struct {
+						ID string `json:"id"`
+					} `json:"nodes"`
+				} `json:"calls"`
+			} `json:"data"`
+			Errors []json.RawMessage `json:"errors"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
+			t.Fatalf("decoding: %v, errors %s", err, out.Errors)
+		}
+		var ids []string
+		for _, n := range out.Data.Calls.Nodes {
+			ids = append(ids, n.ID)
+		}
+		return tenants.Requests() - before, ids
+	}
+	fresh := newGateway()
+	coldB, wantB := lastPage(fresh, keys[1])
+
+	shared := newGateway()
+	coldA, _ := lastPage(shared, keys[0])
+	warmA, _ := lastPage(shared, keys[0])
+	// Remembered: the window before the length (one or two pages), the
+	// attempt at the length and the one 20 past it, in one round trip.
+	if warmA > 4 || coldA <= 10 {
+		t.Fatalf("the end of one tenant's list cost %d upstream requests, then %d; want a search, then at most 4 (remembered)", coldA, warmA)
+	}
+	gotB, idsB := lastPage(shared, keys[1])
+	if gotB != coldB {
+		t.Fatalf("the other tenant's end cost %d upstream requests after the first tenant's, %d on a fresh gateway: want the same search", gotB, coldB)
+	}
+	if len(idsB) != 20 || fmt.Sprint(idsB) != fmt.Sprint(wantB) {
+		t.Fatalf("the other tenant was served %v, want %v", idsB, wantB)
+	}
+}
