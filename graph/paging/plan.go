@@ -140,7 +140,10 @@ func planWindow(a, e int, next bool, maxSize int) (pages []pageRef, probe *pageR
 	}
 	window := cover(a, e, maxSize, maxWindowPages-1)
 	merged := cover(a, e+1, maxSize, maxWindowPages)
-	if fetched(merged)+requestCost*len(merged) <= fetched(window)+1+requestCost*(len(window)+1) {
+	// On a tie, fewer requests; then the page of one, decoded without
+	// transcripts (a probe).
+	cm, cw := fetched(merged)+requestCost*len(merged), fetched(window)+1+requestCost*(len(window)+1)
+	if cm < cw || cm == cw && len(merged) < len(window)+1 {
 		return merged, nil
 	}
 	return window, &one
