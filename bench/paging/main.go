@@ -146,6 +146,15 @@ const walkQuery = `query($first: Int, $after: String, $last: Int, $before: Strin
   }
 }`
 
+// olderQuery pages backward as the README's example does, without
+// hasNextPage (which, backward, costs a look-ahead at the cursor).
+const olderQuery = `query($last: Int, $before: String) {
+  calls(last: $last, before: $before) {
+    edges { cursor node { id } }
+    pageInfo { hasPreviousPage startCursor }
+  }
+}`
+
 const pageQuery = `query($p: Int, $s: Int) {
   calls(page: $p, pageSize: $s) {
     edges { cursor node { id } }
@@ -168,13 +177,16 @@ func walk(sb *sandbox.Server, mode string, n int, cache time.Duration) (pages, r
 		case "backward":
 			vars["last"] = n
 			_ = json.Unmarshal(s.query(walkQuery, vars)["calls"], &c)
+		case "older":
+			vars["last"] = n
+			_ = json.Unmarshal(s.query(olderQuery, vars)["calls"], &c)
 		case "page":
 			_ = json.Unmarshal(s.query(pageQuery, map[string]any{"p": step, "s": n})["calls"], &c)
 		}
 		pages++
 		served += len(c.Edges)
 		more := c.PageInfo.HasNextPage
-		if mode == "backward" {
+		if mode == "backward" || mode == "older" {
 			more = c.PageInfo.HasPreviousPage
 			vars["before"] = c.PageInfo.StartCursor
 		} else {
@@ -246,13 +258,18 @@ func main() {
 	flag.Parse()
 	sb := sandbox.New(sandbox.Options{Orders: orders})
 
-	fmt.Printf("Walks over the sandbox's %d attempts, every pageInfo flag selected, a fresh gateway per walk, CACHE_TTL %v:\n\n", sb.Attempts(), *cache)
+	fmt.Printf("Walks over the sandbox's %d attempts, every pageInfo flag selected unless said, a fresh gateway per walk, CACHE_TTL %v:\n\n", sb.Attempts(), *cache)
 	fmt.Println("| walk | GraphQL pages | upstream requests | attempts fetched | fetched per served |")
 	fmt.Println("|---|---:|---:|---:|---:|")
-	for _, mode := range []string{"forward", "backward", "page"} {
+	for _, mode := range []string{"forward", "backward", "older", "page"} {
 		for _, n := range []int{20, 37, 100} {
 			pages, requests, attempts, served := walk(sb, mode, n, *cache)
-			name := map[string]string{"forward": "`first: %d` forward", "backward": "`last: %d` backward", "page": "`page: k, pageSize: %d` with `hasNextPage`"}[mode]
+			name := map[string]string{
+				"forward":  "`first: %d` forward",
+				"backward": "`last: %d` backward",
+				"older":    "`last: %d` backward, `hasPreviousPage startCursor` only",
+				"page":     "`page: k, pageSize: %d` with `hasNextPage`",
+			}[mode]
 			fmt.Printf("| "+name+" | %d | %d | %d | %.3f |\n", n, pages, requests, attempts, float64(attempts)/float64(served))
 		}
 	}
