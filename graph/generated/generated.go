@@ -32,6 +32,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Entity() EntityResolver
+	Mutation() MutationResolver
 	Query() QueryResolver
 }
 
@@ -124,6 +125,11 @@ type ComplexityRoot struct {
 		Type               func(childComplexity int) int
 	}
 
+	Mutation struct {
+		CancelCall func(childComplexity int, id string) int
+		CreateCall func(childComplexity int, input model.CreateCallInput) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -134,6 +140,8 @@ type ComplexityRoot struct {
 	Query struct {
 		Call               func(childComplexity int, id string) int
 		Calls              func(childComplexity int, page *int, pageSize *int, statuses []revox.OrderStatus, first *int, after *string, last *int, before *string) int
+		Node               func(childComplexity int, id string) int
+		Nodes              func(childComplexity int, ids []string) int
 		__resolve__service func(childComplexity int) int
 		__resolve_entities func(childComplexity int, representations []map[string]any) int
 	}
@@ -159,9 +167,15 @@ type ComplexityRoot struct {
 type EntityResolver interface {
 	FindManyCallByIDs(ctx context.Context, reps []*model.CallByIDsInput) ([]*model.Call, error)
 }
+type MutationResolver interface {
+	CreateCall(ctx context.Context, input model.CreateCallInput) (*model.Call, error)
+	CancelCall(ctx context.Context, id string) (*model.Call, error)
+}
 type QueryResolver interface {
 	Calls(ctx context.Context, page *int, pageSize *int, statuses []revox.OrderStatus, first *int, after *string, last *int, before *string) (*model.CallAttemptConnection, error)
 	Call(ctx context.Context, id string) (*model.Call, error)
+	Node(ctx context.Context, id string) (model.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -566,6 +580,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LlmModel.Type(childComplexity), true
 
+	case "Mutation.cancelCall":
+		if e.ComplexityRoot.Mutation.CancelCall == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelCall_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelCall(childComplexity, args["id"].(string)), true
+	case "Mutation.createCall":
+		if e.ComplexityRoot.Mutation.CreateCall == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCall_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCall(childComplexity, args["input"].(model.CreateCallInput)), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -614,6 +651,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Calls(childComplexity, args["page"].(*int), args["pageSize"].(*int), args["statuses"].([]revox.OrderStatus), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query._service":
 		if e.ComplexityRoot.Query.__resolve__service == nil {
 			break
@@ -686,6 +745,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CallByIDsInput", ec.unmarshalInputCallByIDsInput),
+			graphql.NewInputUnmarshaler("ConcurrencyInput", ec.unmarshalInputConcurrencyInput),
+			graphql.NewInputUnmarshaler("CreateCallInput", ec.unmarshalInputCreateCallInput),
 		)
 	}
 	first := true
@@ -721,6 +782,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 
 	default:
@@ -808,6 +884,92 @@ type Query {
   ` + "`" + `NOT_FOUND` + "`" + ` error.
   """
   call(id: ID!): Call
+
+  """
+  The object with this id (Relay's refetch entry point). Only ` + "`" + `Call` + "`" + `
+  implements ` + "`" + `Node` + "`" + `: its id is the call order's own id. An unknown id answers
+  null with a ` + "`" + `NOT_FOUND` + "`" + ` error.
+  """
+  node("Id of a ` + "`" + `Call` + "`" + `." id: ID!): Node
+
+  """
+  The objects with these ids, in the same order, fetched together (one
+  upstream request per distinct id, at most 100 ids). An unknown id answers
+  null at its position with a ` + "`" + `NOT_FOUND` + "`" + ` error for that position only.
+  """
+  nodes("Ids of ` + "`" + `Call` + "`" + `s." ids: [ID!]!): [Node]!
+}
+
+"""
+An object Relay can refetch by its id through ` + "`" + `Query.node` + "`" + `.
+"""
+interface Node {
+  "Globally unique id: for a ` + "`" + `Call` + "`" + `, the call order id."
+  id: ID!
+}
+
+"""
+Writes. Each places or changes a real call: they need the ` + "`" + `calls:write` + "`" + `
+scope when inbound authentication is on, and are refused in server mode
+without it unless ` + "`" + `ALLOW_ANONYMOUS_WRITES=true` + "`" + `.
+"""
+type Mutation {
+  """
+  Place a call order (POST /call). Exactly once per idempotency key: the same
+  key with the same input answers the first result without placing a second
+  order; the same key with another input is ` + "`" + `IDEMPOTENCY_KEY_REUSED` + "`" + `. Where the
+  upstream may have placed the order without answering, the error is
+  ` + "`" + `OUTCOME_UNKNOWN` + "`" + `: look the order up (its metadata carries the key as
+  ` + "`" + `gateway_idempotency_key` + "`" + `) before placing it again.
+  """
+  createCall("What to call and how." input: CreateCallInput!): Call
+
+  """
+  Cancel a running or scheduled call order (POST /call/{id}/cancel), then answer
+  the order as it is now (read afresh). An order already finished or cancelled
+  is answered as it is. An unknown id is ` + "`" + `NOT_FOUND` + "`" + `.
+  """
+  cancelCall("Id of the call order to cancel." id: ID!): Call
+}
+
+"""
+A call order to place.
+"""
+input CreateCallInput {
+  "Number to call, E.164 (for example ` + "`" + `+14155550123` + "`" + `)."
+  phoneNumber: String!
+  "Existing assistant to use. Exactly one of ` + "`" + `assistantId` + "`" + ` and ` + "`" + `assistant` + "`" + `."
+  assistantId: ID
+  "An inline assistant object, passed to the upstream as given (` + "`" + `prompt` + "`" + ` is required). Exactly one of ` + "`" + `assistantId` + "`" + ` and ` + "`" + `assistant` + "`" + `."
+  assistant: JSON
+  "Caller id, E.164; the upstream's default trunk when absent."
+  fromPhoneNumber: String
+  "When to start; now when absent."
+  scheduledAt: DateTime
+  "An object of string values stored with the order (at most 64 entries). The key ` + "`" + `gateway_idempotency_key` + "`" + ` is reserved."
+  metadata: JSON
+  "An object of string values interpolated into the prompt (` + "`" + `{{name}}` + "`" + `)."
+  promptVariables: JSON
+  "Limit on the calls placed at once that share a key."
+  concurrency: ConcurrencyInput
+  "Dial even outside the assistant's calling window."
+  skipCallingWindow: Boolean
+  """
+  1 to 255 printable ASCII characters naming this order attempt: retries with
+  the same key never place a second order. When absent, the request's
+  ` + "`" + `Idempotency-Key` + "`" + ` HTTP header is used, if any.
+  """
+  idempotencyKey: String
+}
+
+"""
+At most ` + "`" + `max` + "`" + ` calls sharing ` + "`" + `key` + "`" + ` are in progress at once.
+"""
+input ConcurrencyInput {
+  "Calls with the same key share the limit."
+  key: String!
+  "Most calls in progress at once; at least 1."
+  max: Int!
 }
 
 """
@@ -929,7 +1091,7 @@ reference a call order by its id (` + "`" + `@key(fields: "id", resolvable: fals
 and this subgraph resolves the rest. An unknown id resolves to null with a
 ` + "`" + `NOT_FOUND` + "`" + ` error for that entity only.
 """
-type Call @key(fields: "id") {
+type Call implements Node @key(fields: "id") {
   "Call order id."
   id: ID!
   "Order status; null from upstream versions that do not report one (derive it from ` + "`" + `isCompleted` + "`" + `, ` + "`" + `isCancelled` + "`" + `, ` + "`" + `nextCallAt` + "`" + `)."
@@ -1579,6 +1741,34 @@ func (ec *executionContext) field_Entity_findManyCallByIDs_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelCall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateCallInput, error) {
+			return ec.unmarshalNCreateCallInput2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCreateCallInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1680,6 +1870,34 @@ func (ec *executionContext) field_Query_calls_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["before"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -3283,6 +3501,94 @@ func (ec *executionContext) fieldContext_LlmModel_realtimeVoiceId(_ context.Cont
 	return graphql.NewScalarFieldContext("LlmModel", field, false, false, "String")
 }
 
+func (ec *executionContext) _Mutation_createCall(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCall(ctx, fc.Args["input"].(model.CreateCallInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Call) graphql.Marshaler {
+			return ec.marshalOCall2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCall(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCall(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Call(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCall_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelCall(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelCall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelCall(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Call) graphql.Marshaler {
+			return ec.marshalOCall2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCall(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelCall(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Call(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelCall_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3457,6 +3763,94 @@ func (ec *executionContext) fieldContext_Query_call(ctx context.Context, field g
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_call_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -4891,9 +5285,183 @@ func UnmarshalCallByIDsInput(ctx context.Context, raw any) (model.CallByIDsInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConcurrencyInput(ctx context.Context, obj any) (model.ConcurrencyInput, error) {
+	var it model.ConcurrencyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "max"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "max":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("max"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Max = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConcurrencyInput unmarshals raw into the ConcurrencyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConcurrencyInput(ctx context.Context, raw any) (model.ConcurrencyInput, error) {
+	var out model.ConcurrencyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConcurrencyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateCallInput(ctx context.Context, obj any) (model.CreateCallInput, error) {
+	var it model.CreateCallInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"phoneNumber", "assistantId", "assistant", "fromPhoneNumber", "scheduledAt", "metadata", "promptVariables", "concurrency", "skipCallingWindow", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "phoneNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneNumber = data
+		case "assistantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assistantId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssistantID = data
+		case "assistant":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assistant"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Assistant = data
+		case "fromPhoneNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromPhoneNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromPhoneNumber = data
+		case "scheduledAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scheduledAt"))
+			data, err := ec.unmarshalODateTime2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScheduledAt = data
+		case "metadata":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadata"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metadata = data
+		case "promptVariables":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promptVariables"))
+			data, err := ec.unmarshalOJSON2encodingᚋjsonᚐRawMessage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PromptVariables = data
+		case "concurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("concurrency"))
+			data, err := ec.unmarshalOConcurrencyInput2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐConcurrencyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Concurrency = data
+		case "skipCallingWindow":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skipCallingWindow"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SkipCallingWindow = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateCallInput unmarshals raw into the CreateCallInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateCallInput(ctx context.Context, raw any) (model.CreateCallInput, error) {
+	var out model.CreateCallInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCallInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
+
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case model.Call:
+		return ec._Call(ctx, sel, &obj)
+	case *model.Call:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Call(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
 
 func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, obj fedruntime.Entity) graphql.Marshaler {
 	switch obj := (obj).(type) {
@@ -4919,7 +5487,7 @@ func (ec *executionContext) __Entity(ctx context.Context, sel ast.SelectionSet, 
 
 // region    **************************** object.gotpl ****************************
 
-var callImplementors = []string{"Call", "_Entity"}
+var callImplementors = []string{"Call", "Node", "_Entity"}
 
 func (ec *executionContext) _Call(ctx context.Context, sel ast.SelectionSet, obj *model.Call) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, callImplementors)
@@ -5463,6 +6031,56 @@ func (ec *executionContext) _LlmModel(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "createCall":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCall(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cancelCall":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelCall(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -5541,6 +6159,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_call(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
 				})
 		case "_entities":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -6178,6 +6808,11 @@ func (ec *executionContext) marshalNCallingWindow2ᚕgithubᚗcomᚋrevoxᚑgrap
 	return ret
 }
 
+func (ec *executionContext) unmarshalNCreateCallInput2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCreateCallInput(ctx context.Context, v any) (model.CreateCallInput, error) {
+	res, err := ec.unmarshalInputCreateCallInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNFieldSet2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6206,6 +6841,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐNumber(ctx context.Context, v any) (revox.Number, error) {
 	res, err := model.UnmarshalNumber(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6232,6 +6896,16 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
+	ret := marshalSliceSequentially(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalNPageInfo2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
@@ -6772,6 +7446,14 @@ func (ec *executionContext) marshalOCallStatus2ᚖgithubᚗcomᚋrevoxᚑgraphql
 	return res
 }
 
+func (ec *executionContext) unmarshalOConcurrencyInput2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐConcurrencyInput(ctx context.Context, v any) (*model.ConcurrencyInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputConcurrencyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalODateTime2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐTime(ctx context.Context, v any) (revox.Time, error) {
 	res, err := model.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6781,6 +7463,24 @@ func (ec *executionContext) marshalODateTime2githubᚗcomᚋrevoxᚑgraphqlᚋga
 	_ = sel
 	_ = ctx
 	res := model.MarshalDateTime(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODateTime2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐTime(ctx context.Context, v any) (*revox.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDateTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐTime(ctx context.Context, sel ast.SelectionSet, v *revox.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDateTime(*v)
 	return res
 }
 
@@ -6835,6 +7535,24 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐNumber(ctx context.Context, v any) (*revox.Number, error) {
@@ -6896,6 +7614,13 @@ func (ec *executionContext) marshalOLlmModel2ᚖgithubᚗcomᚋrevoxᚑgraphql�
 		return graphql.Null
 	}
 	return ec._LlmModel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"unicode/utf8"
 
+	"github.com/revox-graphql/gateway/internal/idempotency"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
 
@@ -36,10 +37,9 @@ const IdempotencyMetadataKey = "gateway_idempotency_key"
 
 // Bounds of the maps and strings of CreateCallInput.
 const (
-	maxMapEntries     = 64
-	maxMapValueBytes  = 4 << 10
-	maxMapKeyBytes    = 256
-	maxIdempotencyKey = 255
+	maxMapEntries    = 64
+	maxMapValueBytes = 4 << 10
+	maxMapKeyBytes   = 256
 )
 
 // e164 is an E.164 number: +, a country code that does not start with 0,
@@ -119,13 +119,8 @@ func (in *CreateCallInput) Params() (revox.CreateCallParams, error) {
 // CheckIdempotencyKey accepts 1 to 255 printable ASCII characters; field
 // names where the key came from (the input field or the HTTP header).
 func CheckIdempotencyKey(field, key string) error {
-	if key == "" || len(key) > maxIdempotencyKey {
-		return &InputError{Argument: field, Message: fmt.Sprintf("must be 1 to %d printable ASCII characters", maxIdempotencyKey)}
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] > 0x7e {
-			return &InputError{Argument: field, Message: fmt.Sprintf("must be 1 to %d printable ASCII characters", maxIdempotencyKey)}
-		}
+	if idempotency.CheckKey(key) != nil {
+		return &InputError{Argument: field, Message: fmt.Sprintf("must be 1 to %d printable ASCII characters", idempotency.MaxKeyLength)}
 	}
 	return nil
 }

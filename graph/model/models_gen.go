@@ -2,8 +2,19 @@
 
 package model
 
+// An object Relay can refetch by its id through `Query.node`.
+type Node interface {
+	IsNode()
+}
+
 type CallByIDsInput struct {
 	ID string `json:"ID"`
+}
+
+// Writes. Each places or changes a real call: they need the `calls:write`
+// scope when inbound authentication is on, and are refused in server mode
+// without it unless `ALLOW_ANONYMOUS_WRITES=true`.
+type Mutation struct {
 }
 
 type Query struct {

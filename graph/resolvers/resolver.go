@@ -5,6 +5,7 @@ package resolvers
 
 import (
 	"github.com/revox-graphql/gateway/graph/paging"
+	"github.com/revox-graphql/gateway/internal/idempotency"
 )
 
 // Resolver is the root resolver: the only place dependencies are injected.
@@ -12,6 +13,10 @@ import (
 type Resolver struct {
 	// Limits bound the sizes of the calls connection.
 	Limits paging.Limits
+	// Writer places and cancels call orders.
+	Writer CallWriter
+	// Idempotency keeps the records that make createCall happen once per key.
+	Idempotency idempotency.Store
 }
 
 // MaxEntityRepresentations bounds the Call representations of one

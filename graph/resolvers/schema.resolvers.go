@@ -15,6 +15,14 @@ import (
 	"github.com/revox-graphql/gateway/internal/revox"
 )
 
+func (r *mutationResolver) CreateCall(ctx context.Context, input model.CreateCallInput) (*model.Call, error) {
+	return r.createCall(ctx, &input)
+}
+
+func (r *mutationResolver) CancelCall(ctx context.Context, id string) (*model.Call, error) {
+	return r.cancelCall(ctx, id)
+}
+
 func (r *queryResolver) Calls(ctx context.Context, page *int, pageSize *int, statuses []revox.OrderStatus, first *int, after *string, last *int, before *string) (*model.CallAttemptConnection, error) {
 	filter, err := paging.NewFilter(statuses)
 	if err != nil {
@@ -38,6 +46,23 @@ func (r *queryResolver) Call(ctx context.Context, id string) (*model.Call, error
 	return (*model.Call)(order), nil
 }
 
+func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
+	order, err := loaders.For(ctx).Call(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return (*model.Call)(order), nil
+}
+
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, error) {
+	return nodesOf(ctx, ids)
+}
+
+func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
+
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

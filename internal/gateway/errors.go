@@ -14,6 +14,7 @@ import (
 	"github.com/revox-graphql/gateway/graph/generated"
 	"github.com/revox-graphql/gateway/graph/model"
 	"github.com/revox-graphql/gateway/graph/paging"
+	"github.com/revox-graphql/gateway/internal/idempotency"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
 
@@ -74,6 +75,12 @@ func classify(err error) (code, msg string, ext map[string]any) {
 		return CodeBadUserInput, inputErr.Error(), nil
 	case isBadRepresentation(err):
 		return CodeBadUserInput, "invalid _entities representation", nil
+	case errors.Is(err, idempotency.ErrKeyReused):
+		return CodeIdempotencyKeyReused, "this idempotency key was used before with a different input", nil
+	case errors.Is(err, idempotency.ErrOutcomeUnknown), errors.Is(err, revox.ErrOutcomeUnknown):
+		return CodeOutcomeUnknown, "the Revox API may or may not have placed this call: look the call up (its metadata carries the idempotency key as " + model.IdempotencyMetadataKey + ") before placing it again", nil
+	case errors.Is(err, idempotency.ErrStoreFull), errors.Is(err, idempotency.ErrLeaseLost):
+		return CodeIdempotencyUnavailable, "the gateway cannot record this idempotency key now; nothing was placed, try again later", nil
 	case errors.Is(err, errPanic):
 		return CodeInternal, "internal server error", nil
 	case errors.Is(err, revox.ErrNotFound):

@@ -30,7 +30,7 @@ func TestServiceSDLIsTheSubgraphSchema(t *testing.T) {
 	for _, want := range []string{
 		`extend schema
   @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])`,
-		`type Call @key(fields: "id") {`,
+		`type Call implements Node @key(fields: "id") {`,
 		`type PageInfo @shareable {`,
 		`type CallAttempt {`,
 	} {

@@ -19,6 +19,8 @@ import (
 	"github.com/revox-graphql/gateway/graph/loaders"
 	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/graph/resolvers"
+	"github.com/revox-graphql/gateway/internal/idempotency"
+	"github.com/revox-graphql/gateway/internal/inbound"
 	"github.com/revox-graphql/gateway/internal/playground"
 	"github.com/revox-graphql/gateway/internal/telemetry"
 )
@@ -69,6 +71,20 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Readiness answers /readyz; nil reports ready.
 	Readiness ReadinessChecker
+	// Writer places and cancels call orders; nil means Upstream, when it
+	// can (the revox client can).
+	Writer resolvers.CallWriter
+	// Idempotency keeps createCall's idempotency records; nil means an
+	// in-memory store with idempotency.MemoryOptions' defaults.
+	Idempotency idempotency.Store
+	// Inbound authenticates the gateway's own callers (INBOUND_AUTH); nil
+	// admits everyone.
+	Inbound inbound.Authenticator
+	// AllowAnonymousWrites lets mutations through in server auth mode
+	// without inbound authentication (ALLOW_ANONYMOUS_WRITES).
+	AllowAnonymousWrites bool
+	// MaxMutations bounds the mutation fields of one operation (default 10).
+	MaxMutations int
 	// DisableFastPath leaves every field to gqlgen's generated executor
 	// (graph/generated/fastpath.go); tests compare the two.
 	DisableFastPath bool
@@ -128,6 +144,15 @@ func (c *Config) withDefaults() {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
+	if c.Writer == nil {
+		c.Writer, _ = c.Upstream.(resolvers.CallWriter)
+	}
+	if c.Idempotency == nil {
+		c.Idempotency = idempotency.NewMemory(idempotency.MemoryOptions{})
+	}
+	if c.MaxMutations == 0 {
+		c.MaxMutations = DefaultMaxMutations
+	}
 	if c.RateLimitBurst == 0 {
 		c.RateLimitBurst = max(int(2*c.RateLimitRPS), 1)
 	}
@@ -138,7 +163,7 @@ func (c *Config) withDefaults() {
 func New(cfg Config) http.Handler {
 	cfg.withDefaults()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits},
+		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits, Writer: cfg.Writer, Idempotency: cfg.Idempotency},
 		Complexity: resolvers.Complexity(cfg.Limits),
 	}))
 	addTransports(srv)
@@ -153,6 +178,11 @@ func New(cfg Config) http.Handler {
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
+	srv.Use(accessGuard{
+		inboundAuth:    cfg.Inbound != nil,
+		anonymousWrite: cfg.AuthMode == AuthForward || cfg.AllowAnonymousWrites,
+		maxMutations:   cfg.MaxMutations,
+	})
 	if !cfg.DisableFastPath {
 		srv.Use(generated.FastPath{})
 	}
@@ -190,9 +220,12 @@ func New(cfg Config) http.Handler {
 // protectQuery wraps the GraphQL endpoint with the checks that run before
 // GraphQL sees a request, cheapest refusal first.
 func protectQuery(cfg Config, next http.Handler) http.Handler {
-	h := withDeadline(cfg.RequestTimeout, next)
+	h := withDeadline(cfg.RequestTimeout, idempotencyHeader(next))
 	if cfg.AuthMode == AuthForward {
 		h = forwardCredential(h)
+	}
+	if cfg.Inbound != nil {
+		h = authenticate(cfg.Inbound, h)
 	}
 	h = limitBody(cfg.MaxBodyBytes, h)
 	if !cfg.DisableCSRFPrevention {

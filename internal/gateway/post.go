@@ -63,6 +63,9 @@ func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 			status = http.StatusUnprocessableEntity
 			if graphQLResponse {
 				status = http.StatusBadRequest
+				if hasCode(opErr, CodeForbidden) {
+					status = http.StatusForbidden
+				}
 			}
 		}
 		w.WriteHeader(status)
@@ -127,4 +130,14 @@ func nilIfEmpty[T any](s []T) any {
 		return nil
 	}
 	return s
+}
+
+// hasCode reports whether one of errs has extensions.code code.
+func hasCode(errs gqlerror.List, code string) bool {
+	for _, e := range errs {
+		if c, _ := e.Extensions["code"].(string); c == code {
+			return true
+		}
+	}
+	return false
 }

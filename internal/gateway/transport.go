@@ -61,7 +61,11 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	// gqlgen picks the first media type it knows in Accept; hand it the one
 	// negotiation chose.
-	r = r.Clone(r.Context())
+	ctx := r.Context()
+	if r.Method == http.MethodGet {
+		ctx = context.WithValue(ctx, overGETKey{}, true)
+	}
+	r = r.Clone(ctx)
 	r.Header.Set("Accept", mediaType)
 
 	ex := &recordingExecutor{GraphExecutor: exec, get: r.Method == http.MethodGet}
@@ -142,6 +146,14 @@ func (e *recordingExecutor) CreateOperationContext(ctx context.Context, params *
 		op = doc.Operations.ForName(params.OperationName)
 	}
 	e.notForGet = op != nil && op.Operation != ast.Query
+	if e.notForGet && errs == nil {
+		// Refused here rather than by gqlgen's GET transport, so that the
+		// refusal goes through the error presenter and has no data entry.
+		errs = gqlerror.List{{
+			Message:    "GET requests only allow query operations: send mutations and subscriptions with POST",
+			Extensions: map[string]any{"code": CodeMethodNotAllowed},
+		}}
+	}
 	return opCtx, errs
 }
 
@@ -246,3 +258,12 @@ func writeRequestError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+// CodeMethodNotAllowed refuses a mutation or subscription sent with GET (405).
+const CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+
+// overGETKey marks the context of a GET request: its transport refuses
+// mutations itself (405), before any write guard need judge them.
+type overGETKey struct{}
+
+func overGET(ctx context.Context) bool { v, _ := ctx.Value(overGETKey{}).(bool); return v }

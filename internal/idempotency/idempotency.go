@@ -273,3 +273,17 @@ func runClaimed(ctx context.Context, s Store, lease Lease, action func(context.C
 		return nil, &OutcomeUnknownError{Err: err}
 	}
 }
+
+type headerKey struct{}
+
+// WithHeaderKey returns ctx carrying the request's Idempotency-Key header,
+// the key of writes whose input names none.
+func WithHeaderKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, headerKey{}, key)
+}
+
+// HeaderKey is the Idempotency-Key header ctx carries, and whether it had one.
+func HeaderKey(ctx context.Context) (string, bool) {
+	k, ok := ctx.Value(headerKey{}).(string)
+	return k, ok
+}

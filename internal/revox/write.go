@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -183,4 +184,48 @@ func (c *Client) post(ctx context.Context, endpoint, path, cred string, body []b
 		return nil, true, &OutcomeUnknownError{Method: http.MethodPost, Path: path, Err: err}
 	}
 	return data, true, nil
+}
+
+// CredentialFrom is the caller's credential ctx carries (forward auth), ""
+// when requests use the client's own key.
+func CredentialFrom(ctx context.Context) string {
+	k, _ := ctx.Value(credentialKey{}).(string)
+	return k
+}
+
+// GetCallFresh is GetCall read from the upstream itself: neither from the
+// cache nor joined to a request already in flight (which may have left
+// before a write), for answering an order right after changing it.
+func (c *Client) GetCallFresh(ctx context.Context, cred, id string) (*CallOrder, error) {
+	if id == "" || id == "." || id == ".." {
+		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
+	}
+	if cred == "" {
+		cred = c.apiKey
+	}
+	path := "/call/" + url.PathEscape(id)
+	v, err := c.withRetries(ctx, "get_call", path, c.base+path, cred, func(data []byte) (any, error) {
+		return decodeCallOrder(data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*CallOrder), nil
+}
+
+// Forget drops the cached responses of cred (the client's own key when
+// empty): a write changed what they say.
+func (c *Client) Forget(cred string) {
+	if c.cache == nil {
+		return
+	}
+	if cred == "" {
+		cred = c.apiKey
+	}
+	prefix := cred + "\x00"
+	for _, k := range c.cache.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			c.cache.Remove(k)
+		}
+	}
 }
