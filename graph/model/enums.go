@@ -185,8 +185,9 @@ func UnmarshalCallDirection(v any) (revox.Direction, error) {
 }
 
 // The Append functions append to b exactly what the Marshal function of the
-// same enum writes; the executor's fast path (graph/generated/fastpath.go)
-// uses them to write without a Marshaler per value.
+// same enum writes; the executor's fast path (the code tools/gqlgen
+// generates for it finds Append<Enum> beside Marshal<Enum>) uses them to
+// write without a Marshaler per value.
 
 // AppendCallAttemptStatus appends what MarshalCallAttemptStatus writes.
 func AppendCallAttemptStatus(b []byte, v revox.AttemptStatus) []byte {

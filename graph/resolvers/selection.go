@@ -8,6 +8,7 @@ import (
 
 	"github.com/revox-graphql/gateway/internal/revox"
 
+	"github.com/revox-graphql/gateway/graph/generated"
 	"github.com/revox-graphql/gateway/graph/paging"
 )
 
@@ -49,32 +50,6 @@ var (
 	callAttemptEdgeTypes = []string{"CallAttemptEdge"}
 )
 
-// attemptFieldBits are the upstream fields each CallAttempt field reads.
-// A field missing here (one added to the schema and not here) reads them
-// all.
-var attemptFieldBits = map[string]revox.AttemptFields{
-	"__typename":       0,
-	"id":               revox.FieldID,
-	"phoneNumber":      revox.FieldPhoneNumber,
-	"status":           revox.FieldStatus,
-	"statusRaw":        revox.FieldStatus,
-	"result":           revox.FieldResult,
-	"resultRaw":        revox.FieldResult,
-	"dialError":        revox.FieldDialError,
-	"dialErrorRaw":     revox.FieldDialError,
-	"startedAt":        revox.FieldStartedAt,
-	"answeredAt":       revox.FieldAnsweredAt,
-	"endedAt":          revox.FieldEndedAt,
-	"durationSeconds":  revox.FieldAnsweredAt | revox.FieldEndedAt,
-	"recordingUrl":     revox.FieldRecordingURL,
-	"endReason":        revox.FieldEndReason,
-	"endedBy":          revox.FieldEndedBy,
-	"endedByRaw":       revox.FieldEndedBy,
-	"structuredOutput": revox.FieldStructuredOutput,
-	"transcript":       revox.FieldTranscript,
-	"transcriptLength": revox.FieldTranscript,
-}
-
 // attemptFieldsWanted is the union, over every calls field of the
 // operation, of the upstream fields its attempts' selection reads. It is the
 // same for every calls field of an operation, so that aliases asking for the
@@ -97,7 +72,8 @@ func attemptFieldsOf(opCtx *graphql.OperationContext, connection []graphql.Colle
 	var fields revox.AttemptFields
 	attempt := func(sel ast.SelectionSet) {
 		for _, f := range graphql.CollectFields(opCtx, sel, callAttemptTypes) {
-			bits, ok := attemptFieldBits[f.Name]
+			// Generated from the schema and gqlgen.yml (tools/gqlgen).
+			bits, ok := generated.CallAttemptUpstreamFields[f.Name]
 			if !ok {
 				bits = revox.AllAttemptFields
 			}

@@ -1,16 +1,14 @@
 // Command gqlgen regenerates the GraphQL executor: gqlgen's own generation
-// (the version pinned in go.mod, configured by gqlgen.yml), then three
-// rewrites of its output: list elements are marshalled sequentially rather
-// than one goroutine each (see graph/generated/sequential.go),
-// CallAttemptEdge and CallAttempt objects and lists try the fast path
-// first (graph/generated/fastpath.go), and a query's data buffer starts at
-// the size of the last response to it (graph/generated/responsesize.go).
+// (the version pinned in go.mod, configured by gqlgen.yml) with the fast
+// path plugin, which writes graph/generated/fastpath_gen.go from gqlgen's
+// codegen.Data and hooks it into the object and list marshalers of
+// graph/generated/generated.go (found by parsing the file, not by text).
+// The hand-written runtime the generated code calls is graph/fastpath.
 //
-//	go run ./tools/gqlgen
+//	go generate ./...   (runs: go run ./tools/gqlgen)
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 
@@ -18,37 +16,33 @@ import (
 	"github.com/99designs/gqlgen/codegen/config"
 )
 
-const (
-	concurrent = "graphql.MarshalSliceConcurrently("
-	sequential = "marshalSliceSequentially("
+// The fast path's configuration, in one place.
+var (
+	// fastPathTypes are the GraphQL object types the fast path writes,
+	// and lists of them.
+	fastPathTypes = []string{"CallAttemptEdge", "CallAttempt", "TranscriptEntry"}
+
+	// upstreamMaps are the types whose fields are mapped to the upstream
+	// JSON keys they read (look-ahead and projected decoding use the map).
+	upstreamMaps = []upstreamMap{{
+		Type:  "CallAttempt",
+		Var:   "CallAttemptUpstreamFields",
+		Set:   "AttemptFields",
+		Of:    "AttemptFieldsOf",
+		All:   "AllAttemptFields",
+		Where: "github.com/revox-graphql/gateway/internal/revox",
+	}}
 )
 
-// The query's data buffer starts at the size of the last response to the
-// same operation (see graph/generated/responsesize.go).
-const (
-	responseBufferOld = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
-	responseBufferNew = "\t\t\tvar buf *bytes.Buffer = responseBuffer(opCtx)\n\t\t\tdata.MarshalGQL(buf)\n\t\t\tresponse.Data = buf.Bytes()\n\t\t\trememberResponseSize(opCtx, buf.Len())\n"
-)
-
-// fastPathHooks are inserted at the top of the generated marshalers of the
-// types the fast path writes, and of the lists of them.
-var fastPathHooks = []struct{ signature, hook string }{
-	{
-		"func (ec *executionContext) _CallAttemptEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptEdge) graphql.Marshaler {\n",
-		"\tif m := ec.fastCallAttemptEdge(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n",
-	},
-	{
-		"func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttempt) graphql.Marshaler {\n",
-		"\tif m := ec.fastCallAttempt(ctx, sel, obj); m != nil {\n\t\treturn m\n\t}\n",
-	},
-	{
-		"func (ec *executionContext) marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CallAttempt) graphql.Marshaler {\n",
-		"\tif m := ec.fastCallAttempts(ctx, sel, v); m != nil {\n\t\treturn m\n\t}\n",
-	},
-	{
-		"func (ec *executionContext) marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CallAttemptEdge) graphql.Marshaler {\n",
-		"\tif m := ec.fastCallAttemptEdges(ctx, sel, v); m != nil {\n\t\treturn m\n\t}\n",
-	},
+// upstreamMap names the generated map of one type and the functions of
+// the upstream client it is built with.
+type upstreamMap struct {
+	Type  string // GraphQL type
+	Var   string // generated variable
+	Set   string // the set type of the package Where
+	Of    string // its function from JSON keys to a set
+	All   string // its set of every field
+	Where string // package path
 }
 
 func main() {
@@ -63,28 +57,27 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := api.Generate(cfg); err != nil {
+	p := &plugin{types: fastPathTypes, upstream: upstreamMaps, warn: os.Stderr}
+	// The generated code of the last run calls functions gqlgen is about
+	// to regenerate: it goes first, and is written again after gqlgen.
+	out := genFilename(cfg)
+	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	path := cfg.Exec.Filename
-	src, err := os.ReadFile(path)
+	if err := api.Generate(cfg, api.AddPlugin(p)); err != nil {
+		return err
+	}
+	if p.model == nil {
+		return fmt.Errorf("the fast path plugin was not run by gqlgen")
+	}
+	// gqlgen runs plugins before it writes generated.go: hooks go in now.
+	found, err := insertHooks(cfg.Exec.Filename, p.model)
+	if err != nil {
+		return fmt.Errorf("%s: %w: has gqlgen changed? revisit tools/gqlgen", cfg.Exec.Filename, err)
+	}
+	src, err := render(p.model, found)
 	if err != nil {
 		return err
 	}
-	n := bytes.Count(src, []byte(concurrent))
-	if n == 0 {
-		return fmt.Errorf("%s has no %s call: has gqlgen changed? revisit tools/gqlgen", path, concurrent)
-	}
-	out := bytes.ReplaceAll(src, []byte(concurrent), []byte(sequential))
-	if bytes.Count(out, []byte(responseBufferOld)) != 1 {
-		return fmt.Errorf("%s has no single %q: has gqlgen changed? revisit tools/gqlgen", path, responseBufferOld)
-	}
-	out = bytes.Replace(out, []byte(responseBufferOld), []byte(responseBufferNew), 1)
-	for _, h := range fastPathHooks {
-		if bytes.Count(out, []byte(h.signature)) != 1 {
-			return fmt.Errorf("%s has no single %q: has gqlgen changed? revisit tools/gqlgen", path, h.signature)
-		}
-		out = bytes.Replace(out, []byte(h.signature), []byte(h.signature+h.hook), 1)
-	}
-	return os.WriteFile(path, out, 0o644)
+	return os.WriteFile(out, src, 0o644)
 }
