@@ -26,9 +26,9 @@ type Field struct {
 	Kind int
 	// Fallback is set when gqlgen's field function answers the field.
 	Fallback bool
-	// Collected is the field as gqlgen collected it: what a fallback
-	// passes to gqlgen's field function.
-	Collected graphql.CollectedField
+	// Collected is the field as gqlgen collected it, what a fallback
+	// passes to gqlgen's field function; nil for the others.
+	Collected *graphql.CollectedField
 	// Args are the field's arguments, in the order of the schema.
 	Args []any
 	// Sub is the plan of a nested fast-path object or list.
@@ -67,4 +67,23 @@ func Collect(oc *graphql.OperationContext, sel ast.SelectionSet, implementors []
 // FieldKey is the response key of alias as a plan writes it: "alias":.
 func FieldKey(alias string) []byte {
 	return append(AppendString(nil, alias), ':')
+}
+
+// FieldKeys are the FieldKey of each of names, made once: a field not
+// aliased is keyed by its name, and compiling a plan then allocates no key.
+func FieldKeys(names ...string) [][]byte {
+	keys := make([][]byte, len(names))
+	for i, n := range names {
+		keys[i] = FieldKey(n)
+	}
+	return keys
+}
+
+// KeyOf is the response key of f, collected as c: keys[kind] when f is
+// not aliased.
+func (f *Field) KeyOf(c *graphql.CollectedField, keys [][]byte) []byte {
+	if c.Alias == c.Name {
+		return keys[f.Kind]
+	}
+	return FieldKey(c.Alias)
 }

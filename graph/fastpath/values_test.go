@@ -38,6 +38,9 @@ func TestAppendStringMatchesMarshalString(t *testing.T) {
 		if got := AppendStringBytes(nil, []byte(s)); !bytes.Equal(got, want) {
 			t.Errorf("AppendStringBytes(%q) = %s, MarshalString writes %s", s, got, want)
 		}
+		if got := CloseString(append([]byte(`"`), s...), 1); !bytes.Equal(got, want) {
+			t.Errorf("CloseString after %q = %s, MarshalString writes %s", s, got, want)
+		}
 		if got := marshal(graphql.MarshalID(s)); !bytes.Equal(got, want) {
 			t.Errorf("MarshalID(%q) = %s, unlike MarshalString: IDs need their own writer", s, got)
 		}

@@ -20,12 +20,48 @@ func responseBuffer(oc *graphql.OperationContext) bytes.Buffer { return fastpath
 // response to it.
 func rememberResponseSize(oc *graphql.OperationContext, n int) { fastpath.RememberResponseSize(oc, n) }
 
+// fastMemo keeps the values of methods computed when objects are
+// checked, in checking order, for their writing, which reads them in the
+// same order: a method runs once per object.
+type fastMemo struct {
+	v0 []*float64
+	r0 int
+	v1 [][]*model.TranscriptEntry
+	r1 int
+	v2 []int
+	r2 int
+}
+
+// mark is where the values of the next object start.
+func (m *fastMemo) mark() [3]int {
+	return [3]int{len(m.v0), len(m.v1), len(m.v2)}
+}
+
+// reset drops the values kept since mark.
+func (m *fastMemo) reset(mark [3]int) {
+	m.v0 = m.v0[:mark[0]]
+	m.v1 = m.v1[:mark[1]]
+	m.v2 = m.v2[:mark[2]]
+	_ = mark
+}
+
+// grow makes room for the values of n objects.
+func (m *fastMemo) grow(n int) {
+	m.v0 = make([]*float64, 0, n)
+	m.v1 = make([][]*model.TranscriptEntry, 0, n)
+	m.v2 = make([]int, 0, n)
+	_ = n
+}
+
 // Field kinds of CallAttemptEdge.
 const (
 	fastCallAttemptEdgeTypename = iota
 	fastCallAttemptEdgeCursor
 	fastCallAttemptEdgeNode
 )
+
+// fastCallAttemptEdgeKeys are the response keys of the fields of CallAttemptEdge, by kind.
+var fastCallAttemptEdgeKeys = fastpath.FieldKeys("__typename", "cursor", "node")
 
 // fastPlanCallAttemptEdge is the plan of sel in this operation, compiled on first
 // use; nil when the fast path is off or sel has none.
@@ -49,8 +85,9 @@ func (ec *executionContext) fastCompileCallAttemptEdge(ctx context.Context, sel 
 		return nil
 	}
 	p := fastpath.NewPlan(len(fields))
-	for _, f := range fields {
-		pf := fastpath.Field{Key: fastpath.FieldKey(f.Alias), Collected: f}
+	for i := range fields {
+		f := &fields[i]
+		var pf fastpath.Field
 		switch f.Name {
 		case "__typename":
 			pf.Kind = fastCallAttemptEdgeTypename
@@ -62,11 +99,12 @@ func (ec *executionContext) fastCompileCallAttemptEdge(ctx context.Context, sel 
 				pf.Sub = sub
 				p.Check = true
 			} else {
-				pf.Fallback = true
+				pf.Fallback, pf.Collected = true, f
 			}
 		default:
 			return nil
 		}
+		pf.Key = pf.KeyOf(f, fastCallAttemptEdgeKeys)
 		p.Add(pf)
 	}
 	return p
@@ -74,7 +112,7 @@ func (ec *executionContext) fastCompileCallAttemptEdge(ctx context.Context, sel 
 
 // fastCheckCallAttemptEdge reports whether the fast path can write obj (gqlgen
 // writes those that make errors), and the objects it then writes.
-func (ec *executionContext) fastCheckCallAttemptEdge(p *fastpath.Plan, obj *model.CallAttemptEdge) (int64, bool) {
+func (ec *executionContext) fastCheckCallAttemptEdge(p *fastpath.Plan, obj *model.CallAttemptEdge, m *fastMemo) (int64, bool) {
 	objects := int64(1)
 	if !p.Check {
 		return objects, true
@@ -90,7 +128,7 @@ func (ec *executionContext) fastCheckCallAttemptEdge(p *fastpath.Plan, obj *mode
 			if v == nil {
 				return 0, false
 			}
-			n, ok := ec.fastCheckCallAttempt(f.Sub, v)
+			n, ok := ec.fastCheckCallAttempt(f.Sub, v, m)
 			if !ok {
 				return 0, false
 			}
@@ -112,7 +150,7 @@ func (ec *executionContext) fastFallbacksCallAttemptEdge(ctx context.Context, p 
 		var m graphql.Marshaler
 		switch f.Kind {
 		case fastCallAttemptEdgeNode:
-			m = ec._CallAttemptEdge_node(ctx, f.Collected, obj)
+			m = ec._CallAttemptEdge_node(ctx, *f.Collected, obj)
 			if m == graphql.Null {
 				null = true
 			}
@@ -124,7 +162,7 @@ func (ec *executionContext) fastFallbacksCallAttemptEdge(ctx context.Context, p 
 
 // fastAppendCallAttemptEdge appends obj, which fastCheckCallAttemptEdge accepted; ms are the
 // Marshalers of its fallback fields.
-func (ec *executionContext) fastAppendCallAttemptEdge(b []byte, p *fastpath.Plan, obj *model.CallAttemptEdge, ms []graphql.Marshaler) []byte {
+func (ec *executionContext) fastAppendCallAttemptEdge(b []byte, p *fastpath.Plan, obj *model.CallAttemptEdge, ms []graphql.Marshaler, m *fastMemo) []byte {
 	b = append(b, '{')
 	for i := range p.Fields {
 		f := &p.Fields[i]
@@ -141,14 +179,16 @@ func (ec *executionContext) fastAppendCallAttemptEdge(b []byte, p *fastpath.Plan
 		case fastCallAttemptEdgeTypename:
 			b = append(b, `"CallAttemptEdge"`...)
 		case fastCallAttemptEdgeCursor:
-			var raw [64]byte
-			b = fastpath.AppendStringBytes(b, obj.AppendCursorTo(raw[:0]))
+			b = append(b, '"')
+			start := len(b)
+			b = obj.AppendCursorTo(b)
+			b = fastpath.CloseString(b, start)
 		case fastCallAttemptEdgeNode:
 			v := obj.Node
 			if v == nil {
 				b = fastpath.AppendNull(b)
 			} else {
-				b = ec.fastAppendCallAttempt(b, f.Sub, v, nil)
+				b = ec.fastAppendCallAttempt(b, f.Sub, v, nil, m)
 			}
 		}
 	}
@@ -162,7 +202,8 @@ func (ec *executionContext) fastCallAttemptEdge(ctx context.Context, sel ast.Sel
 	if p == nil || obj == nil {
 		return nil
 	}
-	n, ok := ec.fastCheckCallAttemptEdge(p, obj)
+	m := new(fastMemo)
+	n, ok := ec.fastCheckCallAttemptEdge(p, obj, m)
 	if !ok {
 		return nil
 	}
@@ -174,7 +215,7 @@ func (ec *executionContext) fastCallAttemptEdge(ctx context.Context, sel ast.Sel
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendCallAttemptEdge(b, p, obj, ms) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendCallAttemptEdge(b, p, obj, ms, m) }}
 }
 
 // Field kinds of CallAttempt.
@@ -201,6 +242,9 @@ const (
 	fastCallAttemptTranscriptLength
 )
 
+// fastCallAttemptKeys are the response keys of the fields of CallAttempt, by kind.
+var fastCallAttemptKeys = fastpath.FieldKeys("__typename", "id", "phoneNumber", "status", "statusRaw", "result", "resultRaw", "dialError", "dialErrorRaw", "startedAt", "answeredAt", "endedAt", "durationSeconds", "recordingUrl", "endReason", "endedBy", "endedByRaw", "structuredOutput", "transcript", "transcriptLength")
+
 // fastPlanCallAttempt is the plan of sel in this operation, compiled on first
 // use; nil when the fast path is off or sel has none.
 func (ec *executionContext) fastPlanCallAttempt(ctx context.Context, sel ast.SelectionSet) (*fastpath.Operation, *fastpath.Plan) {
@@ -223,8 +267,9 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 		return nil
 	}
 	p := fastpath.NewPlan(len(fields))
-	for _, f := range fields {
-		pf := fastpath.Field{Key: fastpath.FieldKey(f.Alias), Collected: f}
+	for i := range fields {
+		f := &fields[i]
+		var pf fastpath.Field
 		switch f.Name {
 		case "__typename":
 			pf.Kind = fastCallAttemptTypename
@@ -274,7 +319,7 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 				pf.Sub = sub
 				p.Check = true
 			} else {
-				pf.Fallback = true
+				pf.Fallback, pf.Collected = true, f
 			}
 		case "transcriptLength":
 			pf.Kind = fastCallAttemptTranscriptLength
@@ -282,6 +327,7 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 		default:
 			return nil
 		}
+		pf.Key = pf.KeyOf(f, fastCallAttemptKeys)
 		p.Add(pf)
 	}
 	return p
@@ -289,7 +335,7 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 
 // fastCheckCallAttempt reports whether the fast path can write obj (gqlgen
 // writes those that make errors), and the objects it then writes.
-func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.CallAttempt) (int64, bool) {
+func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.CallAttempt, m *fastMemo) (int64, bool) {
 	objects := int64(1)
 	if !p.Check {
 		return objects, true
@@ -302,6 +348,7 @@ func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.Ca
 		switch f.Kind {
 		case fastCallAttemptDurationSeconds:
 			v := obj.DurationSeconds()
+			m.v0 = append(m.v0, v)
 			if v != nil && !fastpath.IsFinite(*v) {
 				return 0, false
 			}
@@ -310,6 +357,7 @@ func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.Ca
 			if err != nil {
 				return 0, false
 			}
+			m.v1 = append(m.v1, v)
 			if v == nil {
 				continue
 			}
@@ -317,16 +365,18 @@ func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.Ca
 				if e == nil {
 					return 0, false
 				}
-				n, ok := ec.fastCheckTranscriptEntry(f.Sub, e)
+				n, ok := ec.fastCheckTranscriptEntry(f.Sub, e, m)
 				if !ok {
 					return 0, false
 				}
 				objects += n
 			}
 		case fastCallAttemptTranscriptLength:
-			if _, err := obj.TranscriptLength(); err != nil {
+			v, err := obj.TranscriptLength()
+			if err != nil {
 				return 0, false
 			}
+			m.v2 = append(m.v2, v)
 		}
 	}
 	return objects, true
@@ -344,7 +394,7 @@ func (ec *executionContext) fastFallbacksCallAttempt(ctx context.Context, p *fas
 		var m graphql.Marshaler
 		switch f.Kind {
 		case fastCallAttemptTranscript:
-			m = ec._CallAttempt_transcript(ctx, f.Collected, obj)
+			m = ec._CallAttempt_transcript(ctx, *f.Collected, obj)
 			if m == graphql.RequiredNull {
 				null = true
 			}
@@ -356,7 +406,7 @@ func (ec *executionContext) fastFallbacksCallAttempt(ctx context.Context, p *fas
 
 // fastAppendCallAttempt appends obj, which fastCheckCallAttempt accepted; ms are the
 // Marshalers of its fallback fields.
-func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, obj *model.CallAttempt, ms []graphql.Marshaler) []byte {
+func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, obj *model.CallAttempt, ms []graphql.Marshaler, m *fastMemo) []byte {
 	b = append(b, '{')
 	for i := range p.Fields {
 		f := &p.Fields[i]
@@ -406,7 +456,8 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 			v := obj.EndedAt
 			b = fastpath.AppendDateTime(b, v)
 		case fastCallAttemptDurationSeconds:
-			v := obj.DurationSeconds()
+			v := m.v0[m.r0] // checked
+			m.r0++
 			b = fastpath.AppendOpt(b, v, fastpath.AppendFloat)
 		case fastCallAttemptRecordingURL:
 			v := obj.RecordingURL
@@ -424,7 +475,8 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 			v := obj.StructuredOutput
 			b = fastpath.AppendJSON(b, v)
 		case fastCallAttemptTranscript:
-			v, _ := obj.TranscriptTurns(f.Args[0].([]revox.Role), f.Args[1].(*int), f.Args[2].(*int)) // checked
+			v := m.v1[m.r1] // checked
+			m.r1++
 			if v == nil {
 				b = fastpath.AppendNull(b)
 				break
@@ -438,11 +490,12 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 					b = fastpath.AppendNull(b)
 					continue
 				}
-				b = ec.fastAppendTranscriptEntry(b, f.Sub, e, nil)
+				b = ec.fastAppendTranscriptEntry(b, f.Sub, e, nil, m)
 			}
 			b = append(b, ']')
 		case fastCallAttemptTranscriptLength:
-			v, _ := obj.TranscriptLength() // checked
+			v := m.v2[m.r2] // checked
+			m.r2++
 			b = fastpath.AppendInt(b, v)
 		}
 	}
@@ -456,7 +509,8 @@ func (ec *executionContext) fastCallAttempt(ctx context.Context, sel ast.Selecti
 	if p == nil || obj == nil {
 		return nil
 	}
-	n, ok := ec.fastCheckCallAttempt(p, obj)
+	m := new(fastMemo)
+	n, ok := ec.fastCheckCallAttempt(p, obj, m)
 	if !ok {
 		return nil
 	}
@@ -468,7 +522,7 @@ func (ec *executionContext) fastCallAttempt(ctx context.Context, sel ast.Selecti
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendCallAttempt(b, p, obj, ms) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendCallAttempt(b, p, obj, ms, m) }}
 }
 
 // Field kinds of TranscriptEntry.
@@ -481,6 +535,9 @@ const (
 	fastTranscriptEntryToolArguments
 	fastTranscriptEntryToolIsError
 )
+
+// fastTranscriptEntryKeys are the response keys of the fields of TranscriptEntry, by kind.
+var fastTranscriptEntryKeys = fastpath.FieldKeys("__typename", "role", "roleRaw", "content", "toolName", "toolArguments", "toolIsError")
 
 // fastPlanTranscriptEntry is the plan of sel in this operation, compiled on first
 // use; nil when the fast path is off or sel has none.
@@ -504,8 +561,9 @@ func (ec *executionContext) fastCompileTranscriptEntry(ctx context.Context, sel 
 		return nil
 	}
 	p := fastpath.NewPlan(len(fields))
-	for _, f := range fields {
-		pf := fastpath.Field{Key: fastpath.FieldKey(f.Alias), Collected: f}
+	for i := range fields {
+		f := &fields[i]
+		var pf fastpath.Field
 		switch f.Name {
 		case "__typename":
 			pf.Kind = fastTranscriptEntryTypename
@@ -524,6 +582,7 @@ func (ec *executionContext) fastCompileTranscriptEntry(ctx context.Context, sel 
 		default:
 			return nil
 		}
+		pf.Key = pf.KeyOf(f, fastTranscriptEntryKeys)
 		p.Add(pf)
 	}
 	return p
@@ -531,7 +590,7 @@ func (ec *executionContext) fastCompileTranscriptEntry(ctx context.Context, sel 
 
 // fastCheckTranscriptEntry reports whether the fast path can write obj (gqlgen
 // writes those that make errors), and the objects it then writes.
-func (ec *executionContext) fastCheckTranscriptEntry(p *fastpath.Plan, obj *model.TranscriptEntry) (int64, bool) {
+func (ec *executionContext) fastCheckTranscriptEntry(p *fastpath.Plan, obj *model.TranscriptEntry, m *fastMemo) (int64, bool) {
 	objects := int64(1)
 	if !p.Check {
 		return objects, true
@@ -566,7 +625,7 @@ func (ec *executionContext) fastFallbacksTranscriptEntry(ctx context.Context, p 
 
 // fastAppendTranscriptEntry appends obj, which fastCheckTranscriptEntry accepted; ms are the
 // Marshalers of its fallback fields.
-func (ec *executionContext) fastAppendTranscriptEntry(b []byte, p *fastpath.Plan, obj *model.TranscriptEntry, ms []graphql.Marshaler) []byte {
+func (ec *executionContext) fastAppendTranscriptEntry(b []byte, p *fastpath.Plan, obj *model.TranscriptEntry, ms []graphql.Marshaler, m *fastMemo) []byte {
 	b = append(b, '{')
 	for i := range p.Fields {
 		f := &p.Fields[i]
@@ -612,7 +671,8 @@ func (ec *executionContext) fastTranscriptEntry(ctx context.Context, sel ast.Sel
 	if p == nil || obj == nil {
 		return nil
 	}
-	n, ok := ec.fastCheckTranscriptEntry(p, obj)
+	m := new(fastMemo)
+	n, ok := ec.fastCheckTranscriptEntry(p, obj, m)
 	if !ok {
 		return nil
 	}
@@ -624,7 +684,7 @@ func (ec *executionContext) fastTranscriptEntry(ctx context.Context, sel ast.Sel
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendTranscriptEntry(b, p, obj, ms) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendTranscriptEntry(b, p, obj, ms, m) }}
 }
 
 // fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ is the fast path's Marshaler of a list of CallAttempt, nil when
@@ -648,8 +708,16 @@ func (ec *executionContext) fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevox�
 	if p.Fallbacks > 0 {
 		ms = make([]graphql.Marshaler, 0, len(v)*p.Fallbacks)
 	}
+	m := new(fastMemo)
+	if p.Check {
+		m.grow(len(v))
+	}
 	for i := range v {
-		n, ok := ec.fastCheckCallAttempt(p, v[i])
+		mark := m.mark()
+		n, ok := ec.fastCheckCallAttempt(p, v[i], m)
+		if !ok {
+			m.reset(mark) // the element is not written from the memo
+		}
 		if ok && p.Fallbacks == 0 {
 			objects += n
 			continue
@@ -658,23 +726,24 @@ func (ec *executionContext) fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevox�
 		// gives it.
 		idx := i
 		ectx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx, Result: &v[i]})
-		var m graphql.Marshaler
+		var w graphql.Marshaler
 		if ok {
 			var isNull bool
 			if ms, isNull = ec.fastFallbacksCallAttempt(ectx, p, v[i], ms); !isNull {
 				objects += n
 				continue
 			}
-			m = graphql.Null
+			m.reset(mark)
+			w = graphql.Null
 		} else {
-			m = ec.marshalNCallAttempt2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttempt(ectx, sel, v[i])
+			w = ec.marshalNCallAttempt2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttempt(ectx, sel, v[i])
 			ms = append(ms, make([]graphql.Marshaler, p.Fallbacks)...)
 		}
 		if slow == nil {
 			slow = make([]graphql.Marshaler, len(v))
 		}
-		slow[i] = m
-		null = null || m == graphql.Null
+		slow[i] = w
+		null = null || w == graphql.Null
 	}
 	if null {
 		return graphql.Null
@@ -684,7 +753,7 @@ func (ec *executionContext) fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevox�
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
-		return ec.fastAppendCallAttempt(b, p, v[i], ms[i*p.Fallbacks:(i+1)*p.Fallbacks])
+		return ec.fastAppendCallAttempt(b, p, v[i], ms[i*p.Fallbacks:(i+1)*p.Fallbacks], m)
 	}}
 }
 
@@ -704,8 +773,16 @@ func (ec *executionContext) fast_marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevox
 	if p.Fallbacks > 0 {
 		ms = make([]graphql.Marshaler, 0, len(v)*p.Fallbacks)
 	}
+	m := new(fastMemo)
+	if p.Check {
+		m.grow(len(v))
+	}
 	for i := range v {
-		n, ok := ec.fastCheckCallAttemptEdge(p, &v[i])
+		mark := m.mark()
+		n, ok := ec.fastCheckCallAttemptEdge(p, &v[i], m)
+		if !ok {
+			m.reset(mark) // the element is not written from the memo
+		}
 		if ok && p.Fallbacks == 0 {
 			objects += n
 			continue
@@ -714,23 +791,24 @@ func (ec *executionContext) fast_marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevox
 		// gives it.
 		idx := i
 		ectx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx, Result: &v[i]})
-		var m graphql.Marshaler
+		var w graphql.Marshaler
 		if ok {
 			var isNull bool
 			if ms, isNull = ec.fastFallbacksCallAttemptEdge(ectx, p, &v[i], ms); !isNull {
 				objects += n
 				continue
 			}
-			m = graphql.Null
+			m.reset(mark)
+			w = graphql.Null
 		} else {
-			m = ec.marshalNCallAttemptEdge2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdge(ectx, sel, v[i])
+			w = ec.marshalNCallAttemptEdge2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdge(ectx, sel, v[i])
 			ms = append(ms, make([]graphql.Marshaler, p.Fallbacks)...)
 		}
 		if slow == nil {
 			slow = make([]graphql.Marshaler, len(v))
 		}
-		slow[i] = m
-		null = null || m == graphql.Null
+		slow[i] = w
+		null = null || w == graphql.Null
 	}
 	if null {
 		return graphql.Null
@@ -740,7 +818,7 @@ func (ec *executionContext) fast_marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevox
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
-		return ec.fastAppendCallAttemptEdge(b, p, &v[i], ms[i*p.Fallbacks:(i+1)*p.Fallbacks])
+		return ec.fastAppendCallAttemptEdge(b, p, &v[i], ms[i*p.Fallbacks:(i+1)*p.Fallbacks], m)
 	}}
 }
 
@@ -768,8 +846,16 @@ func (ec *executionContext) fast_marshalOTranscriptEntry2ᚕᚖgithubᚗcomᚋre
 	if p.Fallbacks > 0 {
 		ms = make([]graphql.Marshaler, 0, len(v)*p.Fallbacks)
 	}
+	m := new(fastMemo)
+	if p.Check {
+		m.grow(len(v))
+	}
 	for i := range v {
-		n, ok := ec.fastCheckTranscriptEntry(p, v[i])
+		mark := m.mark()
+		n, ok := ec.fastCheckTranscriptEntry(p, v[i], m)
+		if !ok {
+			m.reset(mark) // the element is not written from the memo
+		}
 		if ok && p.Fallbacks == 0 {
 			objects += n
 			continue
@@ -778,23 +864,24 @@ func (ec *executionContext) fast_marshalOTranscriptEntry2ᚕᚖgithubᚗcomᚋre
 		// gives it.
 		idx := i
 		ectx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx, Result: &v[i]})
-		var m graphql.Marshaler
+		var w graphql.Marshaler
 		if ok {
 			var isNull bool
 			if ms, isNull = ec.fastFallbacksTranscriptEntry(ectx, p, v[i], ms); !isNull {
 				objects += n
 				continue
 			}
-			m = graphql.Null
+			m.reset(mark)
+			w = graphql.Null
 		} else {
-			m = ec.marshalNTranscriptEntry2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐTranscriptEntry(ectx, sel, v[i])
+			w = ec.marshalNTranscriptEntry2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐTranscriptEntry(ectx, sel, v[i])
 			ms = append(ms, make([]graphql.Marshaler, p.Fallbacks)...)
 		}
 		if slow == nil {
 			slow = make([]graphql.Marshaler, len(v))
 		}
-		slow[i] = m
-		null = null || m == graphql.Null
+		slow[i] = w
+		null = null || w == graphql.Null
 	}
 	if null {
 		return graphql.Null
@@ -804,6 +891,6 @@ func (ec *executionContext) fast_marshalOTranscriptEntry2ᚕᚖgithubᚗcomᚋre
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
-		return ec.fastAppendTranscriptEntry(b, p, v[i], ms[i*p.Fallbacks:(i+1)*p.Fallbacks])
+		return ec.fastAppendTranscriptEntry(b, p, v[i], ms[i*p.Fallbacks:(i+1)*p.Fallbacks], m)
 	}}
 }

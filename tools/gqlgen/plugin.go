@@ -40,6 +40,7 @@ type model struct {
 	lists   []*fpList
 	maps    []*fpMap
 	imports *importSet
+	memo    []string // Go types of the slots of fastMemo
 }
 
 // fpType is one fast-path object type.
@@ -61,10 +62,15 @@ type fpField struct {
 	// value is the expression of the field's value for obj (args from f).
 	value  string
 	hasErr bool // value is (v, err)
-	// check is the statement checking v before writing (errors aside):
-	// it returns 0, false on values gqlgen reports as errors, and adds
-	// nested objects to the count.
-	check string
+	// checked is set when objects are checked for this field before they
+	// are written: its value may be an error (hasErr), or checkBody has
+	// statements about the value v (returning 0, false on values gqlgen
+	// reports as errors, adding nested objects to the count).
+	checked   bool
+	checkBody string
+	// memo is the slot of fastMemo the value is kept in between its check
+	// and its writing, -1 for none (struct fields are read twice).
+	memo int
 	// nested is the fast-path type of a nested object or list.
 	nested *fpType
 	args   []string // Go types of the arguments, in order
@@ -117,7 +123,7 @@ func (p *plugin) GenerateCode(data *codegen.Data) error {
 		// gqlgen answers __typename itself; it is no field of the object.
 		t.fields = append(t.fields, &fpField{
 			f:    &codegen.Field{FieldDefinition: &ast.FieldDefinition{Name: "__typename"}},
-			kind: "fast" + t.name + "Typename", typename: true,
+			kind: "fast" + t.name + "Typename", typename: true, memo: -1,
 		})
 		for _, f := range t.obj.Fields {
 			ff := p.field(m, byName, t, f)
@@ -125,6 +131,21 @@ func (p *plugin) GenerateCode(data *codegen.Data) error {
 				fmt.Fprintf(p.warn, "fastpath: %s.%s is written by gqlgen's field function, not the fast path: %s\n", t.name, f.Name, ff.why)
 			}
 			t.fields = append(t.fields, ff)
+		}
+	}
+	// Values of methods checked before writing are kept for the writing,
+	// one slot of fastMemo per Go type.
+	for _, t := range m.types {
+		for _, f := range t.fields {
+			if f.checked && !f.fallback() && f.f.IsMethod() {
+				typ := m.imports.typeString(f.f.TypeReference.GO)
+				i := slices.Index(m.memo, typ)
+				if i < 0 {
+					i = len(m.memo)
+					m.memo = append(m.memo, typ)
+				}
+				f.memo = i
+			}
 		}
 	}
 	keys := slices.Sorted(func(yield func(string) bool) {
@@ -166,7 +187,7 @@ func (p *plugin) GenerateCode(data *codegen.Data) error {
 
 // field works out how the fast path writes f.
 func (p *plugin) field(m *model, byName map[string]*fpType, t *fpType, f *codegen.Field) *fpField {
-	ff := &fpField{f: f, kind: "fast" + t.name + templates.ToGo(f.Name)}
+	ff := &fpField{f: f, kind: "fast" + t.name + templates.ToGo(f.Name), memo: -1}
 	if f.Name == "__typename" {
 		ff.kind = "fast" + t.name + "Typename"
 		ff.typename = true
@@ -201,12 +222,12 @@ func (p *plugin) field(m *model, byName map[string]*fpType, t *fpType, f *codege
 		return ff
 	}
 	if ff.hasErr {
-		ff.check = "if _, err := " + ff.value + "; err != nil {\n\treturn 0, false\n}\n"
+		ff.checked = true
 	}
 	w, why := p.writer(m, byName, t, f, ff)
 	if w == "" {
 		ff.why = why
-		ff.check = ""
+		ff.checked, ff.checkBody = false, ""
 		return ff
 	}
 	ff.write = w
@@ -252,15 +273,15 @@ func (p *plugin) writer(m *model, byName map[string]*fpType, t *fpType, f *codeg
 			if !f.IsVariable() {
 				return "", "a nested object returned by value"
 			}
-			ff.check = ff.checkValue("n, ok := ec.fastCheck" + nt.name + "(f.Sub, &v)\nif !ok {\n\treturn 0, false\n}\nobjects += n\n")
-			return "b = ec.fastAppend" + nt.name + "(b, f.Sub, &v, nil)\n", ""
+			ff.checkValue("n, ok := ec.fastCheck" + nt.name + "(f.Sub, &v, m)\nif !ok {\n\treturn 0, false\n}\nobjects += n\n")
+			return "b = ec.fastAppend" + nt.name + "(b, f.Sub, &v, nil, m)\n", ""
 		}
 		onNil := "continue"
 		if nonNull {
 			onNil = "return 0, false"
 		}
-		ff.check = ff.checkValue("if v == nil {\n\t" + onNil + "\n}\nn, ok := ec.fastCheck" + nt.name + "(f.Sub, v)\nif !ok {\n\treturn 0, false\n}\nobjects += n\n")
-		return "if v == nil {\n\tb = fastpath.AppendNull(b)\n} else {\n\tb = ec.fastAppend" + nt.name + "(b, f.Sub, v, nil)\n}\n", ""
+		ff.checkValue("if v == nil {\n\t" + onNil + "\n}\nn, ok := ec.fastCheck" + nt.name + "(f.Sub, v, m)\nif !ok {\n\treturn 0, false\n}\nobjects += n\n")
+		return "if v == nil {\n\tb = fastpath.AppendNull(b)\n} else {\n\tb = ec.fastAppend" + nt.name + "(b, f.Sub, v, nil, m)\n}\n", ""
 	case def.Kind == ast.Enum:
 		if ref.Marshaler == nil {
 			return "", "an enum without a marshal function"
@@ -274,7 +295,7 @@ func (p *plugin) writer(m *model, byName map[string]*fpType, t *fpType, f *codeg
 		if basic(types.String) {
 			if !isPtr && f.IsMethod() && hasAppendTo(t.goType, f.GoFieldName) {
 				ff.noValue = true
-				return "var raw [64]byte\nb = fastpath.AppendStringBytes(b, obj.Append" + f.GoFieldName + "To(raw[:0]))\n", ""
+				return "b = append(b, '\"')\nstart := len(b)\nb = obj.Append" + f.GoFieldName + "To(b)\nb = fastpath.CloseString(b, start)\n", ""
 			}
 			return opt("fastpath.AppendString"), ""
 		}
@@ -292,7 +313,7 @@ func (p *plugin) writer(m *model, byName map[string]*fpType, t *fpType, f *codeg
 			if isPtr {
 				c = "if v != nil && !fastpath.IsFinite(*v) {\n\treturn 0, false\n}\n"
 			}
-			ff.check = ff.checkValue(c)
+			ff.checkValue(c)
 			return opt("fastpath.AppendFloat"), ""
 		}
 	default:
@@ -346,8 +367,8 @@ func (p *plugin) listWriter(m *model, byName map[string]*fpType, f *codegen.Fiel
 	if elemPtr {
 		check += "if e == nil {\n\t" + onNilElem + "\n}\n"
 	}
-	check += "n, ok := ec.fastCheck" + nt.name + "(f.Sub, " + elem + ")\nif !ok {\n\treturn 0, false\n}\nobjects += n\n}\n"
-	ff.check = ff.checkValue(check)
+	check += "n, ok := ec.fastCheck" + nt.name + "(f.Sub, " + elem + ", m)\nif !ok {\n\treturn 0, false\n}\nobjects += n\n}\n"
+	ff.checkValue(check)
 	loop = "for j := range v {\n"
 	if elemPtr {
 		loop = "for j, e := range v {\n"
@@ -356,17 +377,13 @@ func (p *plugin) listWriter(m *model, byName map[string]*fpType, f *codegen.Fiel
 	if elemPtr {
 		w += "if e == nil {\n\tb = fastpath.AppendNull(b)\n\tcontinue\n}\n"
 	}
-	w += "b = ec.fastAppend" + nt.name + "(b, f.Sub, " + elem + ", nil)\n}\nb = append(b, ']')\n"
+	w += "b = ec.fastAppend" + nt.name + "(b, f.Sub, " + elem + ", nil, m)\n}\nb = append(b, ']')\n"
 	return w, ""
 }
 
-// checkValue is the check of the field's value v: the statements c, after
-// the value is computed (and its error checked).
-func (ff *fpField) checkValue(c string) string {
-	if ff.hasErr {
-		return "v, err := " + ff.value + "\nif err != nil {\n\treturn 0, false\n}\n" + c
-	}
-	return "v := " + ff.value + "\n" + c
+// checkValue makes c the check of the field's value v.
+func (ff *fpField) checkValue(c string) {
+	ff.checked, ff.checkBody = true, c
 }
 
 // appendFuncFor finds Append<Name>([]byte, T) []byte beside the marshal

@@ -63,6 +63,7 @@ func responseBuffer(oc *graphql.OperationContext) bytes.Buffer { return fastpath
 func rememberResponseSize(oc *graphql.OperationContext, n int) { fastpath.RememberResponseSize(oc, n) }
 
 `)
+	renderMemo(p, m)
 	for _, t := range m.types {
 		renderType(p, m, t)
 	}
@@ -149,6 +150,11 @@ func renderType(p func(string, ...any), m *model, t *fpType) {
 		p("\t%s\n", f.kind)
 	}
 	p(")\n\n")
+	var names []string
+	for _, f := range t.fields {
+		names = append(names, strconv.Quote(f.f.Name))
+	}
+	p("// fast%sKeys are the response keys of the fields of %[1]s, by kind.\nvar fast%[1]sKeys = fastpath.FieldKeys(%s)\n\n", n, strings.Join(names, ", "))
 
 	p(`// fastPlan%[1]s is the plan of sel in this operation, compiled on first
 // use; nil when the fast path is off or sel has none.
@@ -172,8 +178,9 @@ func (ec *executionContext) fastCompile%[1]s(ctx context.Context, sel ast.Select
 		return nil
 	}
 	p := fastpath.NewPlan(len(fields))
-	for _, f := range fields {
-		pf := fastpath.Field{Key: fastpath.FieldKey(f.Alias), Collected: f}
+	for i := range fields {
+		f := &fields[i]
+		var pf fastpath.Field
 		switch f.Name {
 `, n, implementorsVar(n))
 	for _, f := range t.fields {
@@ -188,18 +195,18 @@ func (ec *executionContext) fastCompile%[1]s(ctx context.Context, sel ast.Select
 		}
 		switch {
 		case f.fallback():
-			p("\t\t\tpf.Fallback = true\n")
+			p("\t\t\tpf.Fallback, pf.Collected = true, f\n")
 		case f.nested != nil:
-			p("\t\t\tif sub := ec.fastCompile%s(ctx, f.Selections); sub != nil && sub.Fallbacks == 0 {\n\t\t\t\tpf.Sub = sub\n\t\t\t\tp.Check = true\n\t\t\t} else {\n\t\t\t\tpf.Fallback = true\n\t\t\t}\n", f.nested.name)
-		case f.check != "":
+			p("\t\t\tif sub := ec.fastCompile%s(ctx, f.Selections); sub != nil && sub.Fallbacks == 0 {\n\t\t\t\tpf.Sub = sub\n\t\t\t\tp.Check = true\n\t\t\t} else {\n\t\t\t\tpf.Fallback, pf.Collected = true, f\n\t\t\t}\n", f.nested.name)
+		case f.checked:
 			p("\t\t\tp.Check = true\n")
 		}
 	}
-	p("\t\tdefault:\n\t\t\treturn nil\n\t\t}\n\t\tp.Add(pf)\n\t}\n\treturn p\n}\n\n")
+	p("\t\tdefault:\n\t\t\treturn nil\n\t\t}\n\t\tpf.Key = pf.KeyOf(f, fast%sKeys)\n\t\tp.Add(pf)\n\t}\n\treturn p\n}\n\n", n)
 
 	p(`// fastCheck%[1]s reports whether the fast path can write obj (gqlgen
 // writes those that make errors), and the objects it then writes.
-func (ec *executionContext) fastCheck%[1]s(p *fastpath.Plan, obj *%[2]s) (int64, bool) {
+func (ec *executionContext) fastCheck%[1]s(p *fastpath.Plan, obj *%[2]s, m *fastMemo) (int64, bool) {
 	objects := int64(1)
 	if !p.Check {
 		return objects, true
@@ -212,8 +219,8 @@ func (ec *executionContext) fastCheck%[1]s(p *fastpath.Plan, obj *%[2]s) (int64,
 		switch f.Kind {
 `, n, goType)
 	for _, f := range t.fields {
-		if f.check != "" && !f.fallback() {
-			p("\t\tcase %s:\n%s", f.kind, f.check)
+		if f.checked && !f.fallback() {
+			p("\t\tcase %s:\n%s", f.kind, checkCode(f))
 		}
 	}
 	p("\t\t}\n\t}\n\treturn objects, true\n}\n\n")
@@ -238,13 +245,13 @@ func (ec *executionContext) fastFallbacks%[1]s(ctx context.Context, p *fastpath.
 		if f.f.TypeReference.GQL.NonNull {
 			invalid = "graphql.Null"
 		}
-		p("\t\tcase %s:\n\t\t\tm = ec._%s_%s(ctx, f.Collected, obj)\n\t\t\tif m == %s {\n\t\t\t\tnull = true\n\t\t\t}\n", f.kind, n, f.f.Name, invalid)
+		p("\t\tcase %s:\n\t\t\tm = ec._%s_%s(ctx, *f.Collected, obj)\n\t\t\tif m == %s {\n\t\t\t\tnull = true\n\t\t\t}\n", f.kind, n, f.f.Name, invalid)
 	}
 	p("\t\t}\n\t\tms = append(ms, m)\n\t}\n\treturn ms, null\n}\n\n")
 
 	p(`// fastAppend%[1]s appends obj, which fastCheck%[1]s accepted; ms are the
 // Marshalers of its fallback fields.
-func (ec *executionContext) fastAppend%[1]s(b []byte, p *fastpath.Plan, obj *%[2]s, ms []graphql.Marshaler) []byte {
+func (ec *executionContext) fastAppend%[1]s(b []byte, p *fastpath.Plan, obj *%[2]s, ms []graphql.Marshaler, m *fastMemo) []byte {
 	b = append(b, '{')
 	for i := range p.Fields {
 		f := &p.Fields[i]
@@ -266,6 +273,8 @@ func (ec *executionContext) fastAppend%[1]s(b []byte, p *fastpath.Plan, obj *%[2
 		case f.fallback():
 		case f.noValue:
 			p("\t\tcase %s:\n%s", f.kind, f.write)
+		case f.memo >= 0:
+			p("\t\tcase %s:\n\t\t\tv := m.v%d[m.r%[2]d] // checked\n\t\t\tm.r%[2]d++\n%s", f.kind, f.memo, f.write)
 		case f.hasErr:
 			p("\t\tcase %s:\n\t\t\tv, _ := %s // checked\n%s", f.kind, f.value, f.write)
 		default:
@@ -281,7 +290,8 @@ func (ec *executionContext) fast%[1]s(ctx context.Context, sel ast.SelectionSet,
 	if p == nil || obj == nil {
 		return nil
 	}
-	n, ok := ec.fastCheck%[1]s(p, obj)
+	m := new(fastMemo)
+	n, ok := ec.fastCheck%[1]s(p, obj, m)
 	if !ok {
 		return nil
 	}
@@ -293,10 +303,49 @@ func (ec *executionContext) fast%[1]s(ctx context.Context, sel ast.SelectionSet,
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppend%[1]s(b, p, obj, ms) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppend%[1]s(b, p, obj, ms, m) }}
 }
 
 `, n, goType)
+}
+
+// checkCode is the check of field f of an object: its value v computed
+// (its error checked), kept in its memo slot, then f's checks of v.
+func checkCode(f *fpField) string {
+	var s string
+	if f.hasErr {
+		s = "v, err := " + f.value + "\nif err != nil {\n\treturn 0, false\n}\n"
+	} else {
+		s = "v := " + f.value + "\n"
+	}
+	if f.memo >= 0 {
+		s += fmt.Sprintf("m.v%d = append(m.v%[1]d, v)\n", f.memo)
+	} else if f.checkBody == "" {
+		s += "_ = v\n"
+	}
+	return s + f.checkBody
+}
+
+// renderMemo writes fastMemo: the values of methods checked before an
+// object is written, kept for its writing so that a method runs once.
+func renderMemo(p func(string, ...any), m *model) {
+	p("// fastMemo keeps the values of methods computed when objects are\n// checked, in checking order, for their writing, which reads them in the\n// same order: a method runs once per object.\ntype fastMemo struct {\n")
+	for i, t := range m.memo {
+		p("\tv%d []%s\n\tr%[1]d int\n", i, t)
+	}
+	p("}\n\n// mark is where the values of the next object start.\nfunc (m *fastMemo) mark() [%d]int {\n\treturn [%[1]d]int{", len(m.memo))
+	for i := range m.memo {
+		p("len(m.v%d), ", i)
+	}
+	p("}\n}\n\n// reset drops the values kept since mark.\nfunc (m *fastMemo) reset(mark [%d]int) {\n", len(m.memo))
+	for i := range m.memo {
+		p("\tm.v%d = m.v%[1]d[:mark[%[1]d]]\n", i)
+	}
+	p("\t_ = mark\n}\n\n// grow makes room for the values of n objects.\nfunc (m *fastMemo) grow(n int) {\n")
+	for i, t := range m.memo {
+		p("\tm.v%d = make([]%s, 0, n)\n", i, t)
+	}
+	p("\t_ = n\n}\n\n")
 }
 
 func renderList(p func(string, ...any), m *model, l *fpList) {
@@ -323,8 +372,16 @@ func renderList(p func(string, ...any), m *model, l *fpList) {
 	if p.Fallbacks > 0 {
 		ms = make([]graphql.Marshaler, 0, len(v)*p.Fallbacks)
 	}
+	m := new(fastMemo)
+	if p.Check {
+		m.grow(len(v))
+	}
 	for i := range v {
-		n, ok := ec.fastCheck%[1]s(p, %[2]s)
+		mark := m.mark()
+		n, ok := ec.fastCheck%[1]s(p, %[2]s, m)
+		if !ok {
+			m.reset(mark) // the element is not written from the memo
+		}
 		if ok && p.Fallbacks == 0 {
 			objects += n
 			continue
@@ -333,23 +390,24 @@ func renderList(p func(string, ...any), m *model, l *fpList) {
 		// gives it.
 		idx := i
 		ectx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx, Result: &v[i]})
-		var m graphql.Marshaler
+		var w graphql.Marshaler
 		if ok {
 			var isNull bool
 			if ms, isNull = ec.fastFallbacks%[1]s(ectx, p, %[2]s, ms); !isNull {
 				objects += n
 				continue
 			}
-			m = graphql.Null
+			m.reset(mark)
+			w = graphql.Null
 		} else {
-			m = ec.%[3]s(ectx, sel, v[i])
+			w = ec.%[3]s(ectx, sel, v[i])
 			ms = append(ms, make([]graphql.Marshaler, p.Fallbacks)...)
 		}
 		if slow == nil {
 			slow = make([]graphql.Marshaler, len(v))
 		}
-		slow[i] = m
-		null = null || m == graphql.Null
+		slow[i] = w
+		null = null || w == graphql.Null
 	}
 `, n, elem, l.elemFn)
 	if l.nonNull {
@@ -362,7 +420,7 @@ func renderList(p func(string, ...any), m *model, l *fpList) {
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
-		return ec.fastAppend%[1]s(b, p, %[2]s, ms[i*p.Fallbacks:(i+1)*p.Fallbacks])
+		return ec.fastAppend%[1]s(b, p, %[2]s, ms[i*p.Fallbacks:(i+1)*p.Fallbacks], m)
 	}}
 }
 
