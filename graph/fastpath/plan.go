@@ -79,9 +79,9 @@ func FieldKeys(names ...string) [][]byte {
 	return keys
 }
 
-// KeyOf is the response key of f, collected as c: keys[kind] when f is
+// KeyFor is the response key of f, collected as c: keys[kind] when f is
 // not aliased.
-func (f *Field) KeyOf(c *graphql.CollectedField, keys [][]byte) []byte {
+func (f *Field) KeyFor(c *graphql.CollectedField, keys [][]byte) []byte {
 	if c.Alias == c.Name {
 		return keys[f.Kind]
 	}

@@ -26,25 +26,7 @@ const hexDigits = "0123456789ABCDEF"
 
 // AppendString quotes s as graphql.MarshalString (and MarshalID) does: only
 // ", \ and control characters are escaped, every other byte is copied.
-func AppendString(b []byte, s string) []byte { return appendQuoted(b, s) }
-
-// AppendStringBytes is AppendString for a string held in bytes.
-func AppendStringBytes(b []byte, s []byte) []byte { return appendQuoted(b, s) }
-
-// CloseString ends the string that starts, after its opening quote, at
-// b[from:]: what a method such as CallAttemptEdge.AppendCursorTo appended
-// in place. It is quoted as AppendString would have (escaped, in the rare
-// case it needs to be).
-func CloseString(b []byte, from int) []byte {
-	for _, c := range b[from:] {
-		if c < 0x20 || c == '\\' || c == '"' {
-			return AppendString(b[:from-1], string(b[from:]))
-		}
-	}
-	return append(b, '"')
-}
-
-func appendQuoted[S ~string | ~[]byte](b []byte, s S) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -70,6 +52,19 @@ func appendQuoted[S ~string | ~[]byte](b []byte, s S) []byte {
 		start = i + 1
 	}
 	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// CloseString ends the string that starts, after its opening quote, at
+// b[from:]: what a method such as CallAttemptEdge.AppendCursorTo appended
+// in place. It is quoted as AppendString would have (escaped, in the rare
+// case it needs to be).
+func CloseString(b []byte, from int) []byte {
+	for _, c := range b[from:] {
+		if c < 0x20 || c == '\\' || c == '"' {
+			return AppendString(b[:from-1], string(b[from:]))
+		}
+	}
 	return append(b, '"')
 }
 

@@ -35,9 +35,6 @@ func TestAppendStringMatchesMarshalString(t *testing.T) {
 		if got := AppendString(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("AppendString(%q) = %s, MarshalString writes %s", s, got, want)
 		}
-		if got := AppendStringBytes(nil, []byte(s)); !bytes.Equal(got, want) {
-			t.Errorf("AppendStringBytes(%q) = %s, MarshalString writes %s", s, got, want)
-		}
 		if got := CloseString(append([]byte(`"`), s...), 1); !bytes.Equal(got, want) {
 			t.Errorf("CloseString after %q = %s, MarshalString writes %s", s, got, want)
 		}

@@ -104,7 +104,7 @@ func (ec *executionContext) fastCompileCallAttemptEdge(ctx context.Context, sel 
 		default:
 			return nil
 		}
-		pf.Key = pf.KeyOf(f, fastCallAttemptEdgeKeys)
+		pf.Key = pf.KeyFor(f, fastCallAttemptEdgeKeys)
 		p.Add(pf)
 	}
 	return p
@@ -327,7 +327,7 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 		default:
 			return nil
 		}
-		pf.Key = pf.KeyOf(f, fastCallAttemptKeys)
+		pf.Key = pf.KeyFor(f, fastCallAttemptKeys)
 		p.Add(pf)
 	}
 	return p
@@ -582,7 +582,7 @@ func (ec *executionContext) fastCompileTranscriptEntry(ctx context.Context, sel 
 		default:
 			return nil
 		}
-		pf.Key = pf.KeyOf(f, fastTranscriptEntryKeys)
+		pf.Key = pf.KeyFor(f, fastTranscriptEntryKeys)
 		p.Add(pf)
 	}
 	return p

@@ -57,7 +57,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	p := &plugin{types: fastPathTypes, upstream: upstreamMaps, warn: os.Stderr}
+	p := &fastPathPlugin{types: fastPathTypes, upstream: upstreamMaps, warn: os.Stderr}
 	// The generated code of the last run calls functions gqlgen is about
 	// to regenerate: it goes first, and is written again after gqlgen.
 	out := genFilename(cfg)

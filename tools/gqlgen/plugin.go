@@ -12,26 +12,24 @@ import (
 	"github.com/99designs/gqlgen/codegen"
 	"github.com/99designs/gqlgen/codegen/config"
 	"github.com/99designs/gqlgen/codegen/templates"
+	"github.com/99designs/gqlgen/plugin"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// plugin is the fast path's gqlgen plugin: from codegen.Data it works out,
+// fastPathPlugin is the fast path's gqlgen plugin: from codegen.Data it works out,
 // for each field of each fast-path type, how the fast path writes it (or
 // that gqlgen's field function must), and which upstream JSON keys it reads.
-type plugin struct {
+type fastPathPlugin struct {
 	types    []string
 	upstream []upstreamMap
 	warn     io.Writer
 	model    *model
 }
 
-var _ interface {
-	Name() string
-	GenerateCode(*codegen.Data) error
-} = (*plugin)(nil)
+var _ plugin.CodeGenerator = (*fastPathPlugin)(nil)
 
 // Name implements plugin.Plugin.
-func (*plugin) Name() string { return "fastpath" }
+func (*fastPathPlugin) Name() string { return "fastpath" }
 
 // model is what fastpath_gen.go is rendered from.
 type model struct {
@@ -107,7 +105,7 @@ type fpMapEntry struct {
 // GenerateCode implements plugin.CodeGenerator. It runs before gqlgen
 // writes generated.go: it builds the model, and main renders it once
 // generated.go is there to hook into.
-func (p *plugin) GenerateCode(data *codegen.Data) error {
+func (p *fastPathPlugin) GenerateCode(data *codegen.Data) error {
 	m := &model{pkgPath: data.Config.Exec.ImportPath(), imports: newImportSet(data.Config.Exec.ImportPath())}
 	byName := map[string]*fpType{}
 	for _, name := range p.types {
@@ -186,7 +184,7 @@ func (p *plugin) GenerateCode(data *codegen.Data) error {
 }
 
 // field works out how the fast path writes f.
-func (p *plugin) field(m *model, byName map[string]*fpType, t *fpType, f *codegen.Field) *fpField {
+func (p *fastPathPlugin) field(m *model, byName map[string]*fpType, t *fpType, f *codegen.Field) *fpField {
 	ff := &fpField{f: f, kind: "fast" + t.name + templates.ToGo(f.Name), memo: -1}
 	if f.Name == "__typename" {
 		ff.kind = "fast" + t.name + "Typename"
@@ -237,7 +235,7 @@ func (p *plugin) field(m *model, byName map[string]*fpType, t *fpType, f *codege
 // writer is the statement appending the value v of f to b, chosen from its
 // Go and GraphQL types; empty, with the reason, when the fast path cannot
 // write it. It sets ff's check and nested when the value needs them.
-func (p *plugin) writer(m *model, byName map[string]*fpType, t *fpType, f *codegen.Field, ff *fpField) (string, string) {
+func (p *fastPathPlugin) writer(m *model, byName map[string]*fpType, t *fpType, f *codegen.Field, ff *fpField) (string, string) {
 	ref := f.TypeReference
 	gql := ref.GQL
 	goType := ref.GO
@@ -335,7 +333,7 @@ var scalarWriters = map[string]string{
 }
 
 // listWriter is writer for a list of fast-path objects.
-func (p *plugin) listWriter(m *model, byName map[string]*fpType, f *codegen.Field, ff *fpField) (string, string) {
+func (p *fastPathPlugin) listWriter(m *model, byName map[string]*fpType, f *codegen.Field, ff *fpField) (string, string) {
 	ref := f.TypeReference
 	gql := ref.GQL
 	nt := byName[ref.Definition.Name]

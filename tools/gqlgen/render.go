@@ -202,7 +202,7 @@ func (ec *executionContext) fastCompile%[1]s(ctx context.Context, sel ast.Select
 			p("\t\t\tp.Check = true\n")
 		}
 	}
-	p("\t\tdefault:\n\t\t\treturn nil\n\t\t}\n\t\tpf.Key = pf.KeyOf(f, fast%sKeys)\n\t\tp.Add(pf)\n\t}\n\treturn p\n}\n\n", n)
+	p("\t\tdefault:\n\t\t\treturn nil\n\t\t}\n\t\tpf.Key = pf.KeyFor(f, fast%sKeys)\n\t\tp.Add(pf)\n\t}\n\treturn p\n}\n\n", n)
 
 	p(`// fastCheck%[1]s reports whether the fast path can write obj (gqlgen
 // writes those that make errors), and the objects it then writes.
