@@ -10,7 +10,7 @@
 // must name it, and the copy's differential test must pass, the fast path
 // still writing every object.
 //
-//	go run ./bench/fieldcost [-d 3s] [-rounds 3] [-c 8]
+//	go run ./bench/fieldcost [-d 3s] [-rounds 6] [-c 8]
 package main
 
 import (
@@ -40,7 +40,7 @@ const minRatio = 0.8
 
 func main() {
 	d := flag.Duration("d", 3*time.Second, "duration of one measurement")
-	rounds := flag.Int("rounds", 3, "measurements of each page, alternating")
+	rounds := flag.Int("rounds", 6, "measurements of each page, alternating")
 	clients := flag.Int("c", 8, "concurrent clients")
 	keep := flag.Bool("keep", false, "keep the temporary copy")
 	flag.Parse()
@@ -112,7 +112,12 @@ func run(d time.Duration, rounds, clients int, keep bool) error {
 	fmt.Printf("== %d rounds of %s each, %d clients, full 100-attempt page\n", rounds, d, clients)
 	var total [2]float64
 	for r := range rounds {
-		for i, q := range []string{without, with} {
+		order := []int{0, 1}
+		if r%2 == 1 {
+			order = []int{1, 0} // neither page always runs second
+		}
+		for _, i := range order {
+			q := []string{without, with}[i]
 			res, err := load.Run(context.Background(), load.Config{
 				URL: url + "/query", Body: workload.Body(q), Header: http.Header{"Content-Type": {"application/json"}},
 				Concurrency: clients, Requests: 1 << 30, Duration: d, Reject: []byte(`"errors"`),
