@@ -34,7 +34,13 @@ func upstreamFields(cfg *config.Config, t *fpType, u upstreamMap) (*fpMap, error
 			tags[st.Field(i).Name()] = key
 		}
 	}
-	a := &analyzer{cfg: cfg, named: named, st: st}
+	a := &analyzer{load: func(path string) ([]*ast.File, *types.Info) {
+		pkg := cfg.Packages.Load(path)
+		if pkg == nil {
+			return nil, nil
+		}
+		return pkg.Syntax, pkg.TypesInfo
+	}, named: named, st: st}
 	fm := &fpMap{cfg: u, fields: []fpMapEntry{{name: "__typename"}}}
 	for _, f := range t.obj.Fields {
 		e := fpMapEntry{name: f.Name}
@@ -77,7 +83,8 @@ func upstreamFields(cfg *config.Config, t *fpType, u upstreamMap) (*fpMap, error
 
 // analyzer finds the struct fields methods of one type read.
 type analyzer struct {
-	cfg   *config.Config
+	// load is the syntax and type information of a package.
+	load  func(path string) ([]*ast.File, *types.Info)
 	named *types.Named
 	st    *types.Struct
 }
@@ -91,11 +98,11 @@ func (a *analyzer) methodFields(method string, visiting map[string]bool) (fields
 		return fields, true
 	}
 	visiting[method] = true
-	pkg := a.cfg.Packages.Load(a.named.Obj().Pkg().Path())
-	if pkg == nil || pkg.TypesInfo == nil {
+	files, info := a.load(a.named.Obj().Pkg().Path())
+	if info == nil {
 		return nil, false
 	}
-	decl := findMethod(pkg.Syntax, a.named.Obj().Name(), method)
+	decl := findMethod(files, a.named.Obj().Name(), method)
 	if decl == nil || decl.Body == nil {
 		return nil, false
 	}
@@ -103,7 +110,7 @@ func (a *analyzer) methodFields(method string, visiting map[string]bool) (fields
 	if len(names) == 0 || names[0].Name == "_" {
 		return fields, true // the receiver is not used
 	}
-	recv := pkg.TypesInfo.Defs[names[0]]
+	recv := info.Defs[names[0]]
 	selected := map[*ast.Ident]bool{}
 	ok = true
 	ast.Inspect(decl.Body, func(n ast.Node) bool {
@@ -112,11 +119,11 @@ func (a *analyzer) methodFields(method string, visiting map[string]bool) (fields
 			return ok
 		}
 		id, isIdent := sel.X.(*ast.Ident)
-		if !isIdent || pkg.TypesInfo.Uses[id] != recv {
+		if !isIdent || info.Uses[id] != recv {
 			return true
 		}
 		selected[id] = true
-		s := pkg.TypesInfo.Selections[sel]
+		s := info.Selections[sel]
 		switch {
 		case s == nil:
 			ok = false
@@ -141,7 +148,7 @@ func (a *analyzer) methodFields(method string, visiting map[string]bool) (fields
 	// Any other use of the receiver (passed on, dereferenced) may read
 	// anything.
 	ast.Inspect(decl.Body, func(n ast.Node) bool {
-		if id, isIdent := n.(*ast.Ident); isIdent && pkg.TypesInfo.Uses[id] == recv && !selected[id] {
+		if id, isIdent := n.(*ast.Ident); isIdent && info.Uses[id] == recv && !selected[id] {
 			ok = false
 		}
 		return ok
