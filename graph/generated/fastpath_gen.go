@@ -53,6 +53,14 @@ func (m *fastMemo) grow(n int) {
 	_ = n
 }
 
+// rewind starts reading the values again from the first (a Marshaler
+// written twice writes the same).
+func (m *fastMemo) rewind() {
+	m.r0 = 0
+	m.r1 = 0
+	m.r2 = 0
+}
+
 // Field kinds of CallAttemptEdge.
 const (
 	fastCallAttemptEdgeTypename = iota
@@ -215,7 +223,10 @@ func (ec *executionContext) fastCallAttemptEdge(ctx context.Context, sel ast.Sel
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendCallAttemptEdge(b, p, obj, ms, m) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte {
+		m.rewind()
+		return ec.fastAppendCallAttemptEdge(b, p, obj, ms, m)
+	}}
 }
 
 // Field kinds of CallAttempt.
@@ -522,7 +533,10 @@ func (ec *executionContext) fastCallAttempt(ctx context.Context, sel ast.Selecti
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendCallAttempt(b, p, obj, ms, m) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte {
+		m.rewind()
+		return ec.fastAppendCallAttempt(b, p, obj, ms, m)
+	}}
 }
 
 // Field kinds of TranscriptEntry.
@@ -684,7 +698,10 @@ func (ec *executionContext) fastTranscriptEntry(ctx context.Context, sel ast.Sel
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppendTranscriptEntry(b, p, obj, ms, m) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte {
+		m.rewind()
+		return ec.fastAppendTranscriptEntry(b, p, obj, ms, m)
+	}}
 }
 
 // fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ is the fast path's Marshaler of a list of CallAttempt, nil when
@@ -750,6 +767,9 @@ func (ec *executionContext) fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevox�
 	}
 	op.Wrote(objects)
 	return &fastpath.Writer{N: len(v), Item: func(b []byte, i int) []byte {
+		if i == 0 {
+			m.rewind()
+		}
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
@@ -815,6 +835,9 @@ func (ec *executionContext) fast_marshalNCallAttemptEdge2ᚕgithubᚗcomᚋrevox
 	}
 	op.Wrote(objects)
 	return &fastpath.Writer{N: len(v), Item: func(b []byte, i int) []byte {
+		if i == 0 {
+			m.rewind()
+		}
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
@@ -888,6 +911,9 @@ func (ec *executionContext) fast_marshalOTranscriptEntry2ᚕᚖgithubᚗcomᚋre
 	}
 	op.Wrote(objects)
 	return &fastpath.Writer{N: len(v), Item: func(b []byte, i int) []byte {
+		if i == 0 {
+			m.rewind()
+		}
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}

@@ -303,7 +303,10 @@ func (ec *executionContext) fast%[1]s(ctx context.Context, sel ast.SelectionSet,
 		}
 	}
 	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte { return ec.fastAppend%[1]s(b, p, obj, ms, m) }}
+	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte {
+		m.rewind()
+		return ec.fastAppend%[1]s(b, p, obj, ms, m)
+	}}
 }
 
 `, n, goType)
@@ -345,7 +348,11 @@ func renderMemo(p func(string, ...any), m *model) {
 	for i, t := range m.memo {
 		p("\tm.v%d = make([]%s, 0, n)\n", i, t)
 	}
-	p("\t_ = n\n}\n\n")
+	p("\t_ = n\n}\n\n// rewind starts reading the values again from the first (a Marshaler\n// written twice writes the same).\nfunc (m *fastMemo) rewind() {\n")
+	for i := range m.memo {
+		p("\tm.r%d = 0\n", i)
+	}
+	p("}\n\n")
 }
 
 func renderList(p func(string, ...any), m *model, l *fpList) {
@@ -417,6 +424,9 @@ func renderList(p func(string, ...any), m *model, l *fpList) {
 	}
 	p(`	op.Wrote(objects)
 	return &fastpath.Writer{N: len(v), Item: func(b []byte, i int) []byte {
+		if i == 0 {
+			m.rewind()
+		}
 		if slow != nil && slow[i] != nil {
 			return fastpath.AppendMarshaler(b, slow[i])
 		}
