@@ -164,6 +164,20 @@ func TestFastPathAnswersExactlyWhatTheExecutorDoes(t *testing.T) {
 		}
 	})
 
+	t.Run("a nested selection the fast path cannot plan goes to gqlgen's field function, the rest stays fast", func(t *testing.T) {
+		// @defer is not planned: the field holding it is answered by
+		// gqlgen's field function, inside the object the fast path writes.
+		for _, q := range []string{
+			`{ calls(pageSize: 20) { edges { cursor node { id ... @defer { status } } } } }`,
+			`{ calls(pageSize: 20) { nodes { id transcript(first: 2) { content ... @defer { role } } } } }`,
+			`{ calls(pageSize: 20) { nodes { id transcript(first: -1) { content ... @defer { role } } } } }`,
+		} {
+			if _, wrote := same(t, q, nil); wrote != 20 {
+				t.Fatalf("%s: the fast path wrote %d objects, want the 20 edges or attempts", q, wrote)
+			}
+		}
+	})
+
 	t.Run("arguments the executor refuses", func(t *testing.T) {
 		for _, q := range []string{
 			`{ calls(pageSize: 3) { nodes { id transcript(first: 1, last: 1) { content } } } }`,
