@@ -8,7 +8,9 @@
 // rounds. It prints the ratio and fails below 0.8. Then it adds a field
 // the fast path cannot write (a method taking a context): regeneration
 // must name it, and the copy's differential test must pass, the fast path
-// still writing every object.
+// still writing every object. Last, two such fields whose method fails for
+// some attempts (one non-null, one nullable): the fast path's answers,
+// errors and nulls included, must be gqlgen's.
 //
 //	go run ./bench/fieldcost [-d 3s] [-rounds 6] [-c 8]
 package main
@@ -170,6 +172,107 @@ func fallback(dir string) error {
 	fmt.Print(out)
 	if err != nil {
 		return fmt.Errorf("differential test with a fallback field: %w", err)
+	}
+	return nulls(dir)
+}
+
+// nulls adds two fallback fields whose method fails for some attempts, one
+// non-null and one nullable, and compares the fast path with gqlgen's
+// executor on them: errors and nulls must propagate the same way (a
+// non-null field's null makes its object null, which makes a list of
+// non-null elements null).
+func nulls(dir string) error {
+	fmt.Println("== adding dialledOrFails: String! and dialledOrNull: String, failing for some attempts")
+	if err := edit(filepath.Join(dir, "graph/schema.graphqls"),
+		"type CallAttempt {\n",
+		"type CallAttempt {\n  \"Fails for numbers ending in 1 (fieldcost experiment).\"\n  dialledOrFails: String!\n  \"Fails for numbers ending in 1 (fieldcost experiment).\"\n  dialledOrNull: String\n"); err != nil {
+		return err
+	}
+	method := `package model
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// DialledOrFails is PhoneNumber, or an error for numbers ending in 1.
+func (a *CallAttempt) DialledOrFails(_ context.Context) (string, error) {
+	if strings.HasSuffix(a.PhoneNumber, "1") {
+		return "", errors.New("fieldcost: number ends in 1")
+	}
+	return a.PhoneNumber, nil
+}
+
+// DialledOrNull is DialledOrFails, nullable.
+func (a *CallAttempt) DialledOrNull(ctx context.Context) (*string, error) {
+	s, err := a.DialledOrFails(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "graph/model/fieldcost_nulls.go"), []byte(method), 0o644); err != nil {
+		return err
+	}
+	test := `package gateway_test
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+)
+
+func TestFieldcostFallbackNullsPropagateAsInGqlgen(t *testing.T) {
+	up := httptest.NewServer(sandbox.New(sandbox.Options{}))
+	t.Cleanup(up.Close)
+	newGateway := func(disable bool) string {
+		client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Logger: quietLogger(), DisableFastPath: disable}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	fast, slow := newGateway(false), newGateway(true)
+	for _, q := range []string{
+		"{ calls(pageSize: 100) { nodes { id dialledOrNull } } }",
+		"{ calls(pageSize: 100) { edges { cursor node { id dialledOrNull } } } }",
+		"{ calls(pageSize: 100) { nodes { id dialledOrFails } } }",
+		"{ calls(pageSize: 100) { edges { cursor node { id dialledOrFails } } } }",
+		"{ calls(pageSize: 100) { nodes { id transcript { content } dialledOrFails } } }",
+	} {
+		f, s := post(t, fast, q, nil), post(t, slow, q, nil)
+		if !bytes.Equal(f.Data, s.Data) || !reflect.DeepEqual(byPath(f.Errors), byPath(s.Errors)) {
+			t.Fatalf("%s\nfast: %.600s\nslow: %.600s", q, f.raw, s.raw)
+		}
+		if len(f.Errors) == 0 {
+			t.Fatalf("%s: no error: no number ends in 1?", q)
+		}
+		t.Logf("%s: %d errors, data %.120s", q, len(f.Errors), f.Data)
+	}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "internal/gateway/fieldcost_nulls_test.go"), []byte(test), 0o644); err != nil {
+		return err
+	}
+	out, err := command(dir, "go", "generate", "./...")
+	fmt.Print(out)
+	if err != nil {
+		return fmt.Errorf("go generate: %w", err)
+	}
+	fmt.Println("== go test ./internal/gateway -run TestFieldcostFallbackNullsPropagateAsInGqlgen")
+	out, err = command(dir, "go", "test", "-count=1", "-v", "-run", "TestFieldcostFallbackNullsPropagateAsInGqlgen", "./internal/gateway")
+	fmt.Print(out)
+	if err != nil {
+		return fmt.Errorf("fallback nulls: %w", err)
 	}
 	return nil
 }
