@@ -25,6 +25,8 @@ trap 'exit 130' INT TERM
 
 echo "building the gateway"
 (cd "$root" && go build -o "$tmp/gateway" .)
+# The client schema, for relay-compiler.
+"$tmp/gateway" schema >"$tmp/schema.graphql"
 # Real call order ids of the sandbox dataset: the attempt list carries none.
 order_ids="$(cd "$root" && go run ./e2e/clients/orderids -n 20 | paste -sd, -)"
 
@@ -61,7 +63,7 @@ if [[ ! -d node_modules ]]; then
 fi
 
 status=0
-GATEWAY_URL="$gateway_url" ORDER_IDS="$order_ids" node --test "$@" ./*.test.mjs || status=$?
+GATEWAY_URL="$gateway_url" ORDER_IDS="$order_ids" SCHEMA_FILE="$tmp/schema.graphql" node --test "$@" ./*.test.mjs || status=$?
 if [[ $status -ne 0 && -s "$tmp/gateway.log" ]]; then
   echo "--- gateway log ---" >&2
   cat "$tmp/gateway.log" >&2
