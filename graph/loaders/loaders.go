@@ -22,42 +22,63 @@ import (
 // Upstream is what the loaders need of the Revox client.
 type Upstream interface {
 	ListCalls(ctx context.Context, opts revox.ListCallsOptions) ([]revox.CallAttempt, error)
-	GetCall(ctx context.Context, id string) (*revox.CallOrder, error)
+	GetCall(ctx context.Context, id string, opts revox.GetCallOptions) (*revox.CallOrder, error)
 }
 
-// PageKey identifies one upstream page of GET /call.
+// PageKey is one request for an upstream page of GET /call: the whole of
+// revox.ListCallsOptions, in a comparable form. Requests differing in any
+// of it (the fields decoded, the credential) are loaded apart.
 type PageKey struct {
-	Index  int    // 0-based page index
-	Size   int    // attempts per page
-	Filter string // paging.Filter.Key
+	Index      int                 // 0-based page index
+	Size       int                 // attempts per page
+	Filter     string              // paging.Filter.Key
+	Fields     revox.AttemptFields // the attempt fields decoded; 0 is all
+	Credential string              // the caller's credential; "" is the client's own
+}
+
+// options is the client request k stands for.
+func (k PageKey) options() revox.ListCallsOptions {
+	return revox.ListCallsOptions{Page: k.Index, PageSize: k.Size, Statuses: paging.ParseFilterKey(k.Filter), Fields: k.Fields, Credential: k.Credential}
+}
+
+// CallKey is one request for a call order.
+type CallKey struct {
+	ID         string
+	Credential string
 }
 
 // Loaders are the dataloaders of one GraphQL request.
 type Loaders struct {
-	pages *dataloader.Loader[PageKey, []revox.CallAttempt]
-	calls *dataloader.Loader[string, *revox.CallOrder]
+	credential string
+	pages      *dataloader.Loader[PageKey, []revox.CallAttempt]
+	calls      *dataloader.Loader[CallKey, *revox.CallOrder]
 	// lengths outlives the request (see paging.Lengths); scope says whose
 	// lists this request reads.
 	lengths *paging.Lengths
 	scope   string
 }
 
-// New makes the loaders of one request. At most concurrency upstream
+// New makes the loaders of one request, whose upstream requests carry
+// credential (empty: the client's own key). At most concurrency upstream
 // requests of the request run at once.
-func New(up Upstream, concurrency int) *Loaders {
+func New(up Upstream, concurrency int, credential string) *Loaders {
 	sem := make(chan struct{}, max(concurrency, 1))
 	listPage := func(ctx context.Context, k PageKey) ([]revox.CallAttempt, error) {
-		return up.ListCalls(ctx, revox.ListCallsOptions{Page: k.Index, PageSize: k.Size, Statuses: paging.ParseFilterKey(k.Filter)})
+		return up.ListCalls(ctx, k.options())
+	}
+	getCall := func(ctx context.Context, k CallKey) (*revox.CallOrder, error) {
+		return up.GetCall(ctx, k.ID, revox.GetCallOptions{Credential: k.Credential})
 	}
 	// The upstream has no batch endpoint, so batching buys nothing: a batch
 	// of one starts at once (no wait window added to latency) and the
 	// loader's cache does the deduplication. The input queue of a batch of
 	// one needs one slot (the default allocates 1000 per load).
 	return &Loaders{
+		credential: credential,
 		pages: dataloader.NewBatchedLoader(eachKey(sem, listPage),
 			dataloader.WithBatchCapacity[PageKey, []revox.CallAttempt](1), dataloader.WithInputCapacity[PageKey, []revox.CallAttempt](1)),
-		calls: dataloader.NewBatchedLoader(eachKey(sem, up.GetCall),
-			dataloader.WithBatchCapacity[string, *revox.CallOrder](1), dataloader.WithInputCapacity[string, *revox.CallOrder](1)),
+		calls: dataloader.NewBatchedLoader(eachKey(sem, getCall),
+			dataloader.WithBatchCapacity[CallKey, *revox.CallOrder](1), dataloader.WithInputCapacity[CallKey, *revox.CallOrder](1)),
 	}
 }
 
@@ -98,17 +119,19 @@ func eachKey[K comparable, V any](sem chan struct{}, fetch func(context.Context,
 	}
 }
 
-// Page starts loading one upstream page and returns the wait for it; it is
-// a paging.Source once bound to a filter.
+// Page starts loading one upstream page and returns the wait for it. The
+// key's credential is the request's, whatever k says.
 func (l *Loaders) Page(ctx context.Context, k PageKey) func() ([]revox.CallAttempt, error) {
+	k.Credential = l.credential
 	return l.pages.Load(ctx, k)
 }
 
-// PageSource binds Page to a filter for the paging package.
-func (l *Loaders) PageSource(f paging.Filter) paging.Source {
+// PageSource binds Page to a filter and the attempt fields the operation
+// reads, for the paging package.
+func (l *Loaders) PageSource(f paging.Filter, fields revox.AttemptFields) paging.Source {
 	return paging.Source{
 		Load: func(ctx context.Context, index, size int) func() ([]revox.CallAttempt, error) {
-			return l.Page(ctx, PageKey{Index: index, Size: size, Filter: f.Key})
+			return l.Page(ctx, PageKey{Index: index, Size: size, Filter: f.Key, Fields: fields})
 		},
 		Lengths: l.lengths,
 		Scope:   l.scope,
@@ -117,13 +140,26 @@ func (l *Loaders) PageSource(f paging.Filter) paging.Source {
 
 // Call loads one call order by id.
 func (l *Loaders) Call(ctx context.Context, id string) (*revox.CallOrder, error) {
-	return l.calls.Load(ctx, id)()
+	return l.calls.Load(ctx, CallKey{ID: id, Credential: l.credential})()
 }
 
 // Calls loads several call orders concurrently, one upstream request per
 // distinct id; errors are per id.
 func (l *Loaders) Calls(ctx context.Context, ids []string) ([]*revox.CallOrder, []error) {
-	return l.calls.LoadMany(ctx, ids)()
+	keys := make([]CallKey, len(ids))
+	for i, id := range ids {
+		keys[i] = CallKey{ID: id, Credential: l.credential}
+	}
+	return l.calls.LoadMany(ctx, keys)()
+}
+
+type credentialKey struct{}
+
+// WithCredential returns a context whose GraphQL request authenticates
+// upstream with key instead of the client's own (the gateway's forward auth
+// mode); Middleware puts it in every upstream request of that request.
+func WithCredential(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, credentialKey{}, key)
 }
 
 type ctxKey struct{}
@@ -135,7 +171,8 @@ func Middleware(up Upstream, concurrency int) func(http.Handler) http.Handler {
 	lengths := paging.NewLengths(paging.DefaultLengthsTTL, paging.DefaultLengthsEntries)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			l := New(up, concurrency)
+			cred, _ := r.Context().Value(credentialKey{}).(string)
+			l := New(up, concurrency, cred)
 			l.lengths, l.scope = lengths, scopeOf(r)
 			ctx := context.WithValue(r.Context(), ctxKey{}, l)
 			next.ServeHTTP(w, r.WithContext(ctx))

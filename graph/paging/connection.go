@@ -163,10 +163,10 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 			pages, probe = planWindow(p.start, p.end, want.HasNextPage, maxSize)
 		}
 		for _, r := range pages {
-			fe.start(r, false)
+			fe.start(r)
 		}
 		if probe != nil {
-			fe.start(*probe, true)
+			fe.start(*probe)
 		}
 		if err := fe.round(); err != nil {
 			return nil, err
@@ -204,7 +204,7 @@ func hasAny(fe *fetcher, n int) (bool, error) {
 	if ok, known := fe.exists(0); known {
 		return ok, nil
 	}
-	fe.start(pageRef{0, 1}, true)
+	fe.start(pageRef{0, 1})
 	if err := fe.round(); err != nil {
 		return false, err
 	}

@@ -45,12 +45,12 @@ const maxSearchRounds = 40
 func findEnd(f *fetcher, n, maxSize int, remembered int, ok bool) (int, error) {
 	if ok {
 		for _, r := range cover(max(0, remembered-n), remembered+1, maxSize, maxWindowPages) {
-			f.start(r, false)
+			f.start(r)
 		}
 		// The list grows at its head, so the length grows: one attempt n
 		// past L brackets a growth of less than n, which the next round
 		// then loads with the window.
-		f.start(pageRef{remembered + max(n, 1), 1}, true)
+		f.start(pageRef{remembered + max(n, 1), 1})
 		if err := f.round(); err != nil {
 			return 0, err
 		}
@@ -60,7 +60,7 @@ func findEnd(f *fetcher, n, maxSize int, remembered int, ok bool) (int, error) {
 		if t, ok := f.total(); ok {
 			if !f.covered(max(0, t-n), t) {
 				for _, r := range cover(max(0, t-n), t, maxSize, maxWindowPages) {
-					f.start(r, false)
+					f.start(r)
 				}
 				if err := f.round(); err != nil {
 					return 0, err
@@ -73,13 +73,13 @@ func findEnd(f *fetcher, n, maxSize int, remembered int, ok bool) (int, error) {
 		case hi >= 0 && hi-lo-1 <= n:
 			// The bracket is small: load it and the window before it.
 			for _, r := range cover(max(0, lo+1-n), hi, maxSize, maxWindowPages) {
-				f.start(r, false)
+				f.start(r)
 			}
 		case hi >= 0:
 			prev := lo
 			for i := 1; i <= searchProbes; i++ {
 				if off := lo + (hi-lo)*i/(searchProbes+1); off > prev && off < hi {
-					f.start(pageRef{off, 1}, true)
+					f.start(pageRef{off, 1})
 					prev = off
 				}
 			}
@@ -96,7 +96,7 @@ func findEnd(f *fetcher, n, maxSize int, remembered int, ok bool) (int, error) {
 				if e := 2 * (gallops*searchProbes + i); e <= 40 {
 					off = min(lo+max(n, 1)<<e, MaxOffset+1)
 				}
-				f.start(pageRef{off, 1}, true)
+				f.start(pageRef{off, 1})
 				if off > MaxOffset {
 					break
 				}

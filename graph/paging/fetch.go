@@ -37,17 +37,14 @@ func newFetcher(ctx context.Context, src Source) *fetcher {
 
 // start starts loading page r unless it is already, or unless the list is
 // known to end before it. A page started only to learn whether an attempt
-// exists (probe) is decoded without its transcripts; were its attempts used
-// after all, their transcripts decode on first use.
-func (f *fetcher) start(r pageRef, probe bool) {
+// exists (a probe, of one attempt) is decoded for the same fields as the
+// others: its attempt may be used after all (collect takes any loaded
+// page), and one attempt costs little to decode.
+func (f *fetcher) start(r pageRef) {
 	if _, ok := f.pages[r]; ok || (f.absent >= 0 && r.start() >= f.absent) {
 		return
 	}
-	ctx := f.ctx
-	if probe {
-		ctx = revox.WithoutTranscripts(ctx)
-	}
-	l := &load{ref: r, wait: f.load(ctx, r.index, r.size)}
+	l := &load{ref: r, wait: f.load(f.ctx, r.index, r.size)}
 	f.pages[r] = l
 	f.order = append(f.order, l)
 }

@@ -28,14 +28,10 @@ func (r *queryResolver) Calls(ctx context.Context, page *int, pageSize *int, sta
 	if err != nil {
 		return nil, err
 	}
-	if !transcriptsWanted(ctx) {
-		// Pages are then decoded without their transcripts, most of their bytes.
-		ctx = revox.WithoutTranscripts(ctx)
-	}
-	// And for the fields the operation reads alone, when it reads few.
-	ctx = revox.WithAttemptFields(ctx, attemptFieldsWanted(ctx))
+	// Pages are decoded for the fields the operation reads alone: without
+	// transcripts (most of their bytes) unless it reads them.
 	args := paging.Args{Page: page, PageSize: pageSize, First: first, After: after, Last: last, Before: before}
-	return paging.Resolve(ctx, loaders.For(ctx).PageSource(filter), args, filter, r.Limits, pageInfoWanted(ctx))
+	return paging.Resolve(ctx, loaders.For(ctx).PageSource(filter, attemptsDecoded(ctx)), args, filter, r.Limits, pageInfoWanted(ctx))
 }
 
 func (r *queryResolver) Call(ctx context.Context, id string) (*model.Call, error) {

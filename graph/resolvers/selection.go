@@ -33,14 +33,6 @@ func pageInfoWanted(ctx context.Context) paging.Want {
 	return want
 }
 
-// transcriptsWanted reports whether the current connection field selects a
-// transcript field of its attempts, under edges.node or nodes (through
-// fragments and aliases too, @skip and @include applied).
-func transcriptsWanted(ctx context.Context) bool {
-	opCtx := graphql.GetOperationContext(ctx)
-	return attemptFieldsOf(opCtx, graphql.CollectFieldsCtx(ctx, connectionTypes))&revox.FieldTranscript != 0
-}
-
 // The types a selection is collected for, as the generated executor does
 // (so gqlgen's collected-fields cache serves both).
 var (

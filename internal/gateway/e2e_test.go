@@ -364,7 +364,7 @@ func firstOrderID(t testing.TB, e *env) string {
 func orderWithAttempts(t testing.TB, e *env, n int) string {
 	t.Helper()
 	for _, id := range e.sb.OrderIDs() {
-		o, err := e.upstream.GetCall(t.Context(), id)
+		o, err := e.upstream.GetCall(t.Context(), id, revox.GetCallOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,6 +429,16 @@ func TestUpstreamFailuresMapToStableCodes(t *testing.T) {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			_, _ = w.Write([]byte(`{"message":"page_size too large"}`))
 		}, "UPSTREAM_REJECTED", map[string]any{"upstreamStatus": float64(422)}},
+		{"a redirect is UPSTREAM_REDIRECT, not followed", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/call" {
+				_, _ = w.Write([]byte(`{"calls": [{"id": "elsewhere"}]}`))
+				return
+			}
+			http.Redirect(w, r, "/elsewhere", http.StatusMovedPermanently)
+		}, "UPSTREAM_REDIRECT", map[string]any{"upstreamStatus": float64(301)}},
+		{"an empty object is UPSTREAM_BAD_RESPONSE, not an empty page", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{}`))
+		}, "UPSTREAM_BAD_RESPONSE", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -480,7 +490,7 @@ func (panickingUpstream) ListCalls(context.Context, revox.ListCallsOptions) ([]r
 	panic("boom")
 }
 
-func (panickingUpstream) GetCall(_ context.Context, id string) (*revox.CallOrder, error) {
+func (panickingUpstream) GetCall(_ context.Context, id string, _ revox.GetCallOptions) (*revox.CallOrder, error) {
 	return &revox.CallOrder{ID: id, Direction: revox.DirectionOutbound}, nil
 }
 
@@ -747,7 +757,7 @@ func TestAnUnreadableTranscriptCostsOnlyItsField(t *testing.T) {
 }
 
 // hintRecorder is an upstream of 100 attempts that records, for each page
-// asked, whether the caller said it will read the transcripts.
+// asked, whether the caller asked for the transcripts.
 type hintRecorder struct {
 	mu     sync.Mutex
 	wanted []bool
@@ -773,7 +783,7 @@ func (h *hintRecorder) byOffset() []bool {
 
 func (h *hintRecorder) ListCalls(ctx context.Context, opts revox.ListCallsOptions) ([]revox.CallAttempt, error) {
 	h.mu.Lock()
-	h.wanted = append(h.wanted, revox.TranscriptsWanted(ctx))
+	h.wanted = append(h.wanted, opts.Fields == 0 || opts.Fields&revox.AttemptFieldsOf("transcript") != 0)
 	h.starts = append(h.starts, opts.Page*opts.PageSize)
 	h.mu.Unlock()
 	var page []revox.CallAttempt
@@ -783,7 +793,7 @@ func (h *hintRecorder) ListCalls(ctx context.Context, opts revox.ListCallsOption
 	return page, nil
 }
 
-func (h *hintRecorder) GetCall(context.Context, string) (*revox.CallOrder, error) {
+func (h *hintRecorder) GetCall(context.Context, string, revox.GetCallOptions) (*revox.CallOrder, error) {
 	return nil, &revox.APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/x", Message: "not found"}
 }
 
@@ -801,8 +811,10 @@ func TestPagesSkipTranscriptsOnlyWhenNoneIsSelected(t *testing.T) {
 		{`{ calls(first: 1) { edges { node { ...F } } } } fragment F on CallAttempt { transcriptLength }`, []bool{true}},
 		{`{ calls(first: 1) { e: edges { n: node { ... on CallAttempt { t: transcript(last: 1) { role } } } } } }`, []bool{true}},
 		{`query($skip: Boolean!) { calls(first: 1) { nodes { id transcript @skip(if: $skip) { content } } } }`, []bool{false}},
-		// The look-ahead for hasNextPage only counts: no transcripts.
-		{`{ calls(page: 1, pageSize: 10) { nodes { transcript { content } } pageInfo { hasNextPage } } }`, []bool{true, false}},
+		// The look-ahead for hasNextPage is one attempt, decoded like the
+		// page: its attempt may serve as data too, and one transcript
+		// costs little.
+		{`{ calls(page: 1, pageSize: 10) { nodes { transcript { content } } pageInfo { hasNextPage } } }`, []bool{true, true}},
 	} {
 		rec := &hintRecorder{}
 		gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: rec, Logger: quietLogger()}))

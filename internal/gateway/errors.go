@@ -27,6 +27,7 @@ const (
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
 	CodeUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE"
 	CodeUpstreamRejected    = "UPSTREAM_REJECTED"
+	CodeUpstreamRedirect    = "UPSTREAM_REDIRECT"
 	CodeInternal            = "INTERNAL_SERVER_ERROR"
 )
 
@@ -46,7 +47,7 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		if code == CodeInternal && !errors.Is(err, errPanic) {
 			logger.ErrorContext(ctx, "unexpected resolver error", "error", err, "path", gqlErr.Path.String())
 		}
-		if code == CodeUpstreamUnavailable || code == CodeUpstreamBadResponse || code == CodeUpstreamRejected {
+		if code == CodeUpstreamUnavailable || code == CodeUpstreamBadResponse || code == CodeUpstreamRejected || code == CodeUpstreamRedirect {
 			logger.WarnContext(ctx, "upstream error", "code", code, "error", err, "path", gqlErr.Path.String())
 		}
 		out := &gqlerror.Error{
@@ -97,6 +98,12 @@ func classify(err error) (code, msg string, ext map[string]any) {
 		return CodeUpstreamUnavailable, "the Revox API did not answer in time", nil
 	case errors.Is(err, revox.ErrUnavailable):
 		return CodeUpstreamUnavailable, "the Revox API is unavailable", nil
+	case errors.Is(err, revox.ErrRedirect):
+		ext = map[string]any{}
+		if errors.As(err, &apiErr) {
+			ext["upstreamStatus"] = apiErr.StatusCode
+		}
+		return CodeUpstreamRedirect, "the Revox API answered with a redirect, which the gateway does not follow: check REVOX_BASE_URL", ext
 	case errors.Is(err, revox.ErrBadResponse), errors.Is(err, paging.ErrListTooLong):
 		return CodeUpstreamBadResponse, "the Revox API sent a response the gateway cannot read", nil
 	case errors.As(err, &apiErr):

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/time/rate"
 
+	"github.com/revox-graphql/gateway/graph/loaders"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
 
@@ -116,7 +117,7 @@ func forwardCredential(next http.Handler) http.Handler {
 			writeRefusal(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(revox.WithCredential(r.Context(), token)))
+		next.ServeHTTP(w, r.WithContext(loaders.WithCredential(r.Context(), token)))
 	})
 }
 

@@ -34,7 +34,7 @@ func (u slowUpstream) ListCalls(ctx context.Context, opts revox.ListCallsOptions
 	return page, nil
 }
 
-func (u slowUpstream) GetCall(ctx context.Context, id string) (*revox.CallOrder, error) {
+func (u slowUpstream) GetCall(ctx context.Context, id string, _ revox.GetCallOptions) (*revox.CallOrder, error) {
 	time.Sleep(u.latency)
 	return &revox.CallOrder{ID: id}, nil
 }

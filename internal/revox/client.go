@@ -1,91 +1,143 @@
 // Package revox is a client for the Revox REST API's call resource. It knows
 // HTTP and JSON and nothing of GraphQL.
+//
+// A request is a value (ListCallsOptions, GetCallOptions: page, fields to
+// decode, credential) that becomes one Request crossing the client's layers
+// (cache, retries, coalescing, concurrency limit, breaker) down to a thin
+// HTTP transport; chain composes them.
 package revox
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
-	"net"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
-
-	gojson "github.com/goccy/go-json"
-	"github.com/hashicorp/golang-lru/v2/expirable"
-	"github.com/sony/gobreaker/v2"
 )
 
 // DefaultBaseURL is the production API root used by the official SDKs.
 const DefaultBaseURL = "https://www.getrevox.com/api"
 
-// Defaults for the client's options.
+// Defaults of the client's options.
 const (
 	// DefaultTimeout bounds one attempt (headers and body); retries get
 	// their own, all within the caller's deadline.
-	DefaultTimeout      = 10 * time.Second
-	DefaultMaxBodyBytes = 16 << 20
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxBodyBytes bounds an upstream body after decompression: a
+	// 100-attempt page with ten-minute transcripts is about 2 MB.
+	DefaultMaxBodyBytes     = 8 << 20
+	DefaultMaxRetries       = 2
+	DefaultBackoffBase      = 100 * time.Millisecond
+	DefaultBackoffMax       = 2 * time.Second
+	DefaultMaxConcurrency   = 32
+	DefaultBreakerThreshold = 5
+	DefaultBreakerOpenFor   = 10 * time.Second
+	DefaultCacheEntries     = 1024
 )
 
 // Client calls the Revox API. It is safe for concurrent use.
 type Client struct {
 	base      string // scheme://host/path without a trailing slash
 	apiKey    string
-	http      *http.Client
-	timeout   *time.Duration // set by WithTimeout, applied once all options ran
 	firstPage int
-	maxBody   int64
-	userAgent string
+	doer      Doer       // the layers, outermost
+	transport *transport // the bottom layer, for readiness probes
+	breaker   *breaker   // nil when disabled
+	probe     probeCache
+}
 
+// settings are what the options set; New builds the client from them.
+type settings struct {
+	http             *http.Client
+	timeout          *time.Duration
+	firstPage        int
+	maxBody          int64
+	userAgent        string
 	maxRetries       int
-	backoffBase      time.Duration
-	backoffMax       time.Duration
-	sem              chan struct{}
+	backoff          backoff
+	maxConcurrency   int
 	breakerThreshold int
 	breakerOpenFor   time.Duration
-	breaker          *gobreaker.CircuitBreaker[*fetched]
 	cacheTTL         time.Duration
 	cacheEntries     int
-	cache            *expirable.LRU[string, any]
 	observer         Observer
-	flightMu         sync.Mutex
-	flights          map[string]*flight
-	probe            probeCache
+}
+
+func defaultSettings() *settings {
+	return &settings{
+		maxBody:          DefaultMaxBodyBytes,
+		userAgent:        "revox-graphql-gateway",
+		maxRetries:       DefaultMaxRetries,
+		backoff:          backoff{base: DefaultBackoffBase, max: DefaultBackoffMax, rand: rand.Int64N},
+		maxConcurrency:   DefaultMaxConcurrency,
+		breakerThreshold: DefaultBreakerThreshold,
+		breakerOpenFor:   DefaultBreakerOpenFor,
+		cacheEntries:     DefaultCacheEntries,
+	}
 }
 
 // Option configures a Client.
-type Option func(*Client)
+type Option func(*settings)
 
 // WithHTTPClient replaces the HTTP client (its Timeout is then the caller's,
-// unless WithTimeout is given too). A nil client keeps the default.
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+// unless WithTimeout is given too). The client is copied: the caller's,
+// possibly shared, is left untouched, and the copy never follows redirects.
+// A nil client keeps the default.
+func WithHTTPClient(h *http.Client) Option { return func(s *settings) { s.http = h } }
 
-// WithTimeout sets the timeout of one attempt (a retry gets a new one). With WithHTTPClient, in either
-// order, it applies to a copy: the caller's client, possibly shared, is left
-// untouched.
-func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = &d } }
+// WithTimeout sets the timeout of one attempt (a retry gets a new one).
+func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = &d } }
 
 // WithFirstPage sets the index the upstream gives its first page: the docs
 // say both "starting at 0" and "minimum 1".
-func WithFirstPage(n int) Option { return func(c *Client) { c.firstPage = n } }
+func WithFirstPage(n int) Option { return func(s *settings) { s.firstPage = n } }
 
-// WithMaxBodyBytes bounds how much of a response body is read; n <= 0 keeps
+// WithMaxBodyBytes bounds an upstream body, counted after decompression;
+// the buffer it is read into never grows past it. n <= 0 keeps
 // DefaultMaxBodyBytes.
-func WithMaxBodyBytes(n int64) Option { return func(c *Client) { c.maxBody = n } }
+func WithMaxBodyBytes(n int64) Option { return func(s *settings) { s.maxBody = n } }
 
 // WithUserAgent sets the User-Agent header.
-func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+func WithUserAgent(ua string) Option { return func(s *settings) { s.userAgent = ua } }
+
+// WithMaxRetries sets how many times one caller's request is retried (on
+// connection errors, timeouts, 429 and 5xx; GETs only, so always
+// idempotent).
+func WithMaxRetries(n int) Option { return func(s *settings) { s.maxRetries = max(n, 0) } }
+
+// WithBackoff sets the exponential back-off between retries: base, doubled
+// each time, capped at maxWait, with full jitter. A Retry-After from the
+// upstream is waited for when it is longer.
+func WithBackoff(base, maxWait time.Duration) Option {
+	return func(s *settings) { s.backoff.base, s.backoff.max = base, maxWait }
+}
+
+// WithMaxConcurrency bounds the upstream requests in flight from this client.
+func WithMaxConcurrency(n int) Option { return func(s *settings) { s.maxConcurrency = max(n, 1) } }
+
+// WithBreaker opens the circuit after threshold consecutive failures (5xx,
+// timeouts, connection errors) and lets one probe through after openFor.
+// threshold 0 disables the breaker.
+func WithBreaker(threshold int, openFor time.Duration) Option {
+	return func(s *settings) { s.breakerThreshold, s.breakerOpenFor = threshold, openFor }
+}
+
+// WithCache keeps successful responses for ttl, keyed by credential, URL and
+// fields decoded (at most entries of them). ttl 0 disables it, the default.
+func WithCache(ttl time.Duration, entries int) Option {
+	return func(s *settings) { s.cacheTTL, s.cacheEntries = ttl, entries }
+}
+
+// WithObserver sets the receiver of the client's events.
+func WithObserver(o Observer) Option { return func(s *settings) { s.observer = o } }
 
 // New returns a client for the API at baseURL (DefaultBaseURL when empty)
-// that authenticates with apiKey.
+// that authenticates with apiKey unless a request brings its own credential.
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
@@ -97,59 +149,61 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("revox: base URL %q: want http(s)://host[/path]", u.Redacted())
 	}
-	c := &Client{
-		base:      u.String(),
-		apiKey:    apiKey,
-		http:      &http.Client{Timeout: DefaultTimeout, Transport: NewTransport(DefaultMaxConcurrency)},
-		maxBody:   DefaultMaxBodyBytes,
-		userAgent: "revox-graphql-gateway",
-
-		maxRetries:       DefaultMaxRetries,
-		backoffBase:      DefaultBackoffBase,
-		backoffMax:       DefaultBackoffMax,
-		breakerThreshold: DefaultBreakerThreshold,
-		breakerOpenFor:   DefaultBreakerOpenFor,
-		cacheEntries:     DefaultCacheEntries,
-	}
+	s := defaultSettings()
 	for _, opt := range opts {
-		opt(c)
+		opt(s)
 	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: DefaultTimeout, Transport: NewTransport(DefaultMaxConcurrency)}
+	h := http.Client{Timeout: DefaultTimeout, Transport: NewTransport(DefaultMaxConcurrency)}
+	if s.http != nil {
+		h = *s.http
 	}
-	if c.timeout != nil {
-		h := *c.http
-		h.Timeout = *c.timeout
-		c.http = &h
+	if s.timeout != nil {
+		h.Timeout = *s.timeout
 	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
+	h.CheckRedirect = refuseRedirects
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
 	}
-	c.setupResilience()
-	return c, nil
+	if s.observer == nil {
+		s.observer = nopObserver{}
+	}
+	t := &transport{http: &h, userAgent: s.userAgent, maxBody: s.maxBody, observer: s.observer}
+	doer, b := chain(s, t)
+	return &Client{base: u.String(), apiKey: apiKey, firstPage: s.firstPage, doer: doer, transport: t, breaker: b}, nil
 }
 
-// NewTransport returns an HTTP transport for the upstream that keeps up to
-// conns idle connections to it. http.DefaultTransport keeps 2 per host, so
-// under concurrent load every other upstream request dialled a new
-// connection (and left one in TIME_WAIT).
-func NewTransport(conns int) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(conns, 2)
-	t.MaxIdleConns = max(2*conns, 100)
-	// Pages are 60-230 KB: read them in 64 KiB pieces, not the default 4.
-	t.ReadBufferSize = readBufferSize
-	return t
+// Observer receives the client's events, for metrics. Calls come from many
+// goroutines and must be quick.
+type Observer interface {
+	// UpstreamRequest reports one HTTP attempt: endpoint is "list_calls" or
+	// "get_call", status 0 means no HTTP response.
+	UpstreamRequest(endpoint string, status int, d time.Duration)
+	// UpstreamRetry reports a caller about to retry (joining an identical
+	// retry in flight, if there is one).
+	UpstreamRetry(endpoint string)
+	// BreakerState reports the breaker's new state: "closed", "half-open" or "open".
+	BreakerState(state string)
 }
 
-// readBufferSize is the size of the buffer upstream responses are read
-// through, per connection.
-const readBufferSize = 64 << 10
+type nopObserver struct{}
+
+func (nopObserver) UpstreamRequest(string, int, time.Duration) {}
+func (nopObserver) UpstreamRetry(string)                       {}
+func (nopObserver) BreakerState(string)                        {}
 
 // FirstPage returns the upstream index of the first page.
 func (c *Client) FirstPage() int { return c.firstPage }
 
-// ListCallsOptions selects one page of GET /call.
+// credential is the credential a request authenticates with.
+func (c *Client) credential(own string) string {
+	if own != "" {
+		return own
+	}
+	return c.apiKey
+}
+
+// ListCallsOptions is one request for a page of GET /call: which page, the
+// fields of its attempts the caller reads, and whose credential.
 type ListCallsOptions struct {
 	// Page is 0-based; the client adds the upstream's first-page index.
 	Page int
@@ -157,6 +211,14 @@ type ListCallsOptions struct {
 	PageSize int
 	// Statuses filters on the status of each attempt's call order; empty means all.
 	Statuses []OrderStatus
+	// Fields are the attempt fields decoded (AttemptFieldsOf), the
+	// transcript among them or not; the others are left zero. Zero means
+	// AllAttemptFields. Pages decoded for other fields are other values for
+	// coalescing and the cache.
+	Fields AttemptFields
+	// Credential authenticates the request instead of the client's key
+	// (the gateway's forward auth mode) when not empty.
+	Credential string
 }
 
 // ListCalls fetches one page of call attempts. A page shorter than PageSize
@@ -171,16 +233,20 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 	for _, s := range opts.Statuses {
 		q.Add("statuses", string(s))
 	}
-	decode, variant := decodeListPage, ""
-	if !TranscriptsWanted(ctx) {
-		decode = decodeListPageLazily
-	}
-	if fields, ok := projectedFields(ctx); ok {
-		decode = func(data []byte) ([]CallAttempt, error) { return decodeListPageFields(data, fields) }
-		variant = fields.variant()
-	}
-	v, err := c.fetch(ctx, "list_calls", "/call", c.base+"/call?"+q.Encode(), variant, func(data []byte) (any, error) {
-		return decode(data)
+	fields := opts.Fields.normal()
+	v, err := c.doer.Do(ctx, &Request{
+		Endpoint:   "list_calls",
+		Path:       "/call",
+		URL:        c.base + "/call?" + q.Encode(),
+		Credential: c.credential(opts.Credential),
+		Variant:    fields.variant(),
+		Decode: func(data []byte) (any, error) {
+			calls, err := decodeListPage(data, fields)
+			if err == nil && len(calls) > opts.PageSize {
+				return nil, fmt.Errorf("%d attempts for a page of %d", len(calls), opts.PageSize)
+			}
+			return calls, err
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -188,77 +254,27 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 	return v.([]CallAttempt), nil
 }
 
-// decodeListPage reads the body of GET /call, transcripts included.
-// goccy/go-json decodes a 100-attempt page 5x faster than encoding/json
-// (BenchmarkDecodeListPage: 1.2 ms against 6.4 ms) with the same
-// json.Unmarshaler hooks.
-// A transcript that cannot be decoded costs its attempt's transcript fields
-// only: the page is then read again, lazily.
-func decodeListPage(data []byte) ([]CallAttempt, error) {
-	var body struct {
-		Calls []eagerCallAttempt `json:"calls"`
-	}
-	if err := decodeJSON(data, &body); err != nil {
-		if calls, lazyErr := decodeListPageLazily(data); lazyErr == nil {
-			return calls, nil
-		}
-		return nil, err
-	}
-	calls := make([]CallAttempt, len(body.Calls))
-	for i := range body.Calls {
-		calls[i] = body.Calls[i].CallAttempt
-		if turns := body.Calls[i].Transcript; turns != nil {
-			calls[i].Transcript = NewTranscript(turns)
-		}
-	}
-	return calls, nil
-}
-
-// eagerCallAttempt decodes the transcript in the same pass as the rest: its
-// Transcript field hides the embedded CallAttempt's.
-type eagerCallAttempt struct {
-	CallAttempt
-	Transcript []TranscriptEntry `json:"transcript"`
-}
-
-// decodeListPageLazily reads the body of GET /call leaving transcripts
-// undecoded until first use (then all of the page's at once): 40% less
-// work for a page whose transcripts nobody reads, 40% more for one whose
-// transcripts are all read (BenchmarkDecodeListPage*).
-func decodeListPageLazily(data []byte) ([]CallAttempt, error) {
-	var body listCallsResponse
-	if err := decodeJSON(data, &body); err != nil {
-		return nil, err
-	}
-	attempts := make([]*CallAttempt, len(body.Calls))
-	for i := range body.Calls {
-		attempts[i] = &body.Calls[i]
-	}
-	groupTranscripts(attempts...)
-	return body.Calls, nil
-}
-
-// decodeJSON unmarshals upstream bytes. A decoder panic on hostile input
-// becomes an error: the upstream must never be able to crash the gateway.
-func decodeJSON(data []byte, v any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("decoder panic: %v", p)
-		}
-	}()
-	return gojson.Unmarshal(data, v)
+// GetCallOptions is what a request for one call order carries besides its id.
+type GetCallOptions struct {
+	// Credential authenticates the request instead of the client's key
+	// when not empty.
+	Credential string
 }
 
 // GetCall fetches one call order with all its attempts, newest first.
-func (c *Client) GetCall(ctx context.Context, id string) (*CallOrder, error) {
+func (c *Client) GetCall(ctx context.Context, id string, opts GetCallOptions) (*CallOrder, error) {
 	// "." and ".." survive path escaping and would address another
 	// resource once a proxy cleans the path; no call has such an id.
 	if id == "" || id == "." || id == ".." {
 		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
 	}
 	path := "/call/" + url.PathEscape(id)
-	v, err := c.fetch(ctx, "get_call", path, c.base+path, "", func(data []byte) (any, error) {
-		return decodeCallOrder(data)
+	v, err := c.doer.Do(ctx, &Request{
+		Endpoint:   "get_call",
+		Path:       path,
+		URL:        c.base + path,
+		Credential: c.credential(opts.Credential),
+		Decode:     func(data []byte) (any, error) { return decodeCallOrder(data) },
 	})
 	if err != nil {
 		return nil, err
@@ -266,141 +282,52 @@ func (c *Client) GetCall(ctx context.Context, id string) (*CallOrder, error) {
 	return v.(*CallOrder), nil
 }
 
-// decodeCallOrder reads the body of GET /call/{id}; the transcripts of its
-// attempts decode together, on first use.
-func decodeCallOrder(data []byte) (*CallOrder, error) {
-	var body getCallResponse
-	if err := decodeJSON(data, &body); err != nil {
-		return nil, err
-	}
-	if body.Call == nil {
-		return nil, errors.New(`no "call" object in body`)
-	}
-	attempts := make([]*CallAttempt, 0, len(body.Call.CallAttempts)+1)
-	for i := range body.Call.CallAttempts {
-		attempts = append(attempts, &body.Call.CallAttempts[i])
-	}
-	if body.Call.LastCallAttempt != nil {
-		attempts = append(attempts, body.Call.LastCallAttempt)
-	}
-	groupTranscripts(attempts...)
-	return body.Call, nil
+// BreakerOpen reports whether the breaker is holding requests back.
+func (c *Client) BreakerOpen() bool { return c.breaker.open() }
+
+// probeCache remembers the last readiness probe, so that frequent probes
+// from an orchestrator cost the upstream at most one request per interval.
+type probeCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	err error
 }
 
-// do performs one HTTP attempt of a GET of target (path is its escaped
-// path, for errors) and decodes a 2xx body.
-func (c *Client) do(ctx context.Context, endpoint, path, target, cred string, decode func([]byte) (any, error)) (any, error) {
-	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, fmt.Errorf("revox: GET %s: %w", path, err)
+// readyProbeInterval is how long a readiness answer is reused.
+const readyProbeInterval = 2 * time.Second
+
+// Ready reports whether the upstream can serve: the breaker is not open and
+// the API answers over HTTP (any status below 500 counts: a 401 still proves
+// it is reachable). Answers are reused for two seconds.
+func (c *Client) Ready(ctx context.Context) error {
+	if c.BreakerOpen() {
+		return ErrCircuitOpen
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if cred != "" {
-		req.Header.Set("Authorization", "Bearer "+cred)
+	c.probe.mu.Lock()
+	defer c.probe.mu.Unlock()
+	if time.Since(c.probe.at) < readyProbeInterval {
+		return c.probe.err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.observer.UpstreamRequest(endpoint, 0, time.Since(start))
-		return nil, transportError(ctx, http.MethodGet, path, err)
-	}
-	defer func() { c.observer.UpstreamRequest(endpoint, resp.StatusCode, time.Since(start)) }()
-	defer func() {
-		// Drain a little so the connection can be reused, never the whole body.
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
-		resp.Body.Close()
-	}()
-	limit := c.maxBody
-	if limit < math.MaxInt64 {
-		limit++ // one byte more tells "too large" from "exactly the limit"
-	}
-	body := io.LimitReader(resp.Body, limit)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, checkResponse(resp, body, path, cred)
-	}
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer releaseBodyBuffer(buf)
-	if n := resp.ContentLength; n > 0 && n < limit {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(body); err != nil {
-		return nil, transportError(ctx, http.MethodGet, path, err)
-	}
-	data := buf.Bytes()
-	if int64(len(data)) > c.maxBody {
-		return nil, &DecodeError{Method: http.MethodGet, Path: path, Err: fmt.Errorf("body larger than %d bytes", c.maxBody)}
-	}
-	// decode keeps nothing of data: the buffer goes back to the pool
-	// (goccy/go-json decodes from a copy of its own; TestDecodedPagesKeepNothingOfTheBody).
-	v, err := decode(data)
-	if err != nil {
-		return nil, &DecodeError{Method: http.MethodGet, Path: path, Err: err}
-	}
-	return v, nil
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c.probe.err = c.probeOnce(ctx)
+	c.probe.at = time.Now()
+	return c.probe.err
 }
 
-// bodyBuffers are the buffers upstream bodies are read into, reused once
-// decoded: a 100-attempt page is 60-230 KB, read by doubling from 512
-// bytes each time before.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBody bounds the buffers kept for reuse.
-const maxPooledBody = 1 << 20
-
-func releaseBodyBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledBody {
-		return
+// probeOnce asks for the smallest page straight from the transport: past
+// the breaker, the cache and the limit.
+func (c *Client) probeOnce(ctx context.Context) error {
+	_, err := c.transport.Do(ctx, &Request{
+		Endpoint:   "",
+		Path:       "/call",
+		URL:        c.base + "/call?page=" + strconv.Itoa(c.firstPage) + "&page_size=1",
+		Credential: c.apiKey,
+		Decode:     func([]byte) (any, error) { return nil, nil },
+	})
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode < 500 {
+		return nil
 	}
-	buf.Reset()
-	bodyBuffers.Put(buf)
-}
-
-// maxErrorBody bounds how much of an error body is read for its message.
-const maxErrorBody = 8 << 10
-
-// checkResponse turns a non-2xx response into an *APIError. An upstream that
-// echoes the key in its message gets it replaced: the message ends up in logs
-// and GraphQL errors.
-func checkResponse(resp *http.Response, body io.Reader, path, apiKey string) error {
-	e := &APIError{StatusCode: resp.StatusCode, Method: resp.Request.Method, Path: path}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	}
-	data, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
-	var shaped struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(data, &shaped) == nil && shaped.Message != "" {
-		e.Message = shaped.Message
-	} else {
-		e.Message = strings.TrimSpace(string(data))
-	}
-	if apiKey != "" {
-		e.Message = strings.ReplaceAll(e.Message, apiKey, "[REDACTED]")
-	}
-	const maxMessage = 200
-	if len(e.Message) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
-			cut--
-		}
-		e.Message = e.Message[:cut] + "…"
-	}
-	return e
-}
-
-// transportError classifies a failure that produced no HTTP response.
-func transportError(ctx context.Context, method, path string, err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		// url.Error repeats the URL; keep the cause only.
-		err = uerr.Err
-	}
-	timeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
-	var nerr net.Error
-	if errors.As(err, &nerr) && nerr.Timeout() {
-		timeout = true
-	}
-	return &TransportError{Method: method, Path: path, Timeout: timeout, Err: err}
+	return err
 }

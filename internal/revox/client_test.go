@@ -105,7 +105,7 @@ var clientCalls = []clientCall{
 		return err
 	}},
 	{name: "GetCall", path: "/call/ord_1", do: func(ctx context.Context, c *Client) error {
-		_, err := c.GetCall(ctx, "ord_1")
+		_, err := c.GetCall(ctx, "ord_1", GetCallOptions{})
 		return err
 	}},
 }
@@ -222,7 +222,7 @@ func TestGetCallRequest(t *testing.T) {
 			t.Parallel()
 			u := newUpstream(t, serveTestdata(t, "call_order.json"))
 			c := newTestClient(t, u)
-			order, err := c.GetCall(t.Context(), tc.id)
+			order, err := c.GetCall(t.Context(), tc.id, GetCallOptions{})
 			if err != nil {
 				t.Fatalf("GetCall: %v", err)
 			}
@@ -403,8 +403,8 @@ func TestOptions(t *testing.T) {
 			if shared.Timeout != time.Minute {
 				t.Errorf("caller's client Timeout = %v, want it left at 1m", shared.Timeout)
 			}
-			if c.http.Timeout != time.Second {
-				t.Errorf("client Timeout = %v, want 1s", c.http.Timeout)
+			if c.transport.http.Timeout != time.Second {
+				t.Errorf("client Timeout = %v, want 1s", c.transport.http.Timeout)
 			}
 		})
 	}
@@ -435,15 +435,15 @@ func TestInvalidArgumentsSendNoRequest(t *testing.T) {
 			return err
 		}},
 		{name: "an empty call id is not found", want: ErrNotFound, do: func(ctx context.Context, c *Client) error {
-			_, err := c.GetCall(ctx, "")
+			_, err := c.GetCall(ctx, "", GetCallOptions{})
 			return err
 		}},
 		{name: "a call id of . is not found", want: ErrNotFound, do: func(ctx context.Context, c *Client) error {
-			_, err := c.GetCall(ctx, ".")
+			_, err := c.GetCall(ctx, ".", GetCallOptions{})
 			return err
 		}},
 		{name: "a call id of .. is not found", want: ErrNotFound, do: func(ctx context.Context, c *Client) error {
-			_, err := c.GetCall(ctx, "..")
+			_, err := c.GetCall(ctx, "..", GetCallOptions{})
 			return err
 		}},
 	}
@@ -678,7 +678,7 @@ func TestBodyLimits(t *testing.T) {
 		})
 		ct := &countingTransport{base: http.DefaultTransport}
 		c := newTestClient(t, u, WithHTTPClient(&http.Client{Transport: ct}), WithTimeout(10*time.Second))
-		_, err := c.GetCall(t.Context(), "ord_1")
+		_, err := c.GetCall(t.Context(), "ord_1", GetCallOptions{})
 		checkSentinel(t, err, ErrUnavailable)
 		if got, max := ct.read.Load(), int64(maxErrorBody+drain); got > max {
 			t.Errorf("client read %d bytes of the error body, want at most %d", got, max)

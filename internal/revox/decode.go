@@ -2,12 +2,40 @@ package revox
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 )
+
+// decodeJSON unmarshals upstream bytes. A decoder panic on hostile input
+// becomes an error: the upstream must never be able to crash the gateway.
+func decodeJSON(data []byte, v any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	return gojson.Unmarshal(data, v)
+}
+
+// decodeCallOrder reads the body of GET /call/{id}.
+func decodeCallOrder(data []byte) (*CallOrder, error) {
+	var body getCallResponse
+	if err := decodeJSON(data, &body); err != nil {
+		return nil, err
+	}
+	if body.Call == nil {
+		return nil, errors.New(`no "call" object in body`)
+	}
+	body.Call.clean()
+	return body.Call, nil
+}
 
 // Time is a timestamp as the upstream sends it. The API types timestamps as
 // "unknown", so every form seen or plausible decodes: RFC 3339 strings with or

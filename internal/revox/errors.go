@@ -24,9 +24,13 @@ var (
 	ErrBadResponse = errors.New("revox: malformed upstream response")
 	// ErrRejected: the upstream refused the request for another 4xx reason.
 	ErrRejected = errors.New("revox: request rejected")
+	// ErrRedirect: the upstream answered with a redirect (3xx), which the
+	// client never follows: it would take the key elsewhere.
+	ErrRedirect = errors.New("revox: upstream redirect")
 )
 
-// APIError is a non-2xx answer from the upstream. Message is the upstream's
+// APIError is a non-2xx answer from the upstream (a 3xx included: redirects
+// are not followed). Message is the upstream's
 // own "message" (or a prefix of its body); the API key never appears in it.
 type APIError struct {
 	StatusCode int
@@ -49,6 +53,8 @@ func (e *APIError) Error() string {
 // Unwrap maps the status to one of the package's sentinel errors.
 func (e *APIError) Unwrap() error {
 	switch {
+	case e.StatusCode >= 300 && e.StatusCode < 400:
+		return ErrRedirect
 	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
 		return ErrUnauthorized
 	case e.StatusCode == http.StatusNotFound:

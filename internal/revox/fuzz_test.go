@@ -111,7 +111,8 @@ func FuzzDecodeCallAttempt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, status, result string, stamp []byte) {
 		var attempt CallAttempt
 		_ = json.Unmarshal(data, &attempt)
-		_, _ = decodeListPage(data)
+		_, _ = decodeListPage(data, everyAttemptField)
+		_, _ = decodeListPage(data, AttemptFieldsOf("id", "structured_output"))
 		var order getCallResponse
 		_ = decodeJSON(data, &order)
 
@@ -144,7 +145,7 @@ func FuzzDecodeCallAttempt(f *testing.F) {
 			}}),
 		}
 		body := mustMarshal(t, map[string]any{"calls": []any{shaped}})
-		calls, err := decodeListPage(body)
+		calls, err := decodeListPage(body, everyAttemptField)
 		if err != nil {
 			t.Fatalf("a well-shaped page failed to decode: %v\n%s", err, body)
 		}

@@ -17,18 +17,22 @@ import (
 func TestProjectedPagesHoldTheirFieldsAlone(t *testing.T) {
 	t.Parallel()
 	payload := listPagePayload(t, 20, 3)
-	whole, err := decodeListPage(payload)
+	whole, err := decodeListPage(payload, everyAttemptField)
 	if err != nil {
 		t.Fatal(err)
 	}
 	attempt := reflect.TypeFor[CallAttempt]()
-	for i := range attempt.NumField() {
-		if _, ok := attemptFieldOf[attempt.Field(i).Name]; !ok {
-			t.Fatalf("CallAttempt.%s has no AttemptFields bit: a projection could never hold it", attempt.Field(i).Name)
-		}
+	if len(attemptKeys) != attempt.NumField() {
+		t.Fatalf("%d AttemptFields bits for %d CallAttempt fields: a projection could never hold some", len(attemptKeys), attempt.NumField())
 	}
-	for _, f := range []AttemptFields{FieldID, FieldID | FieldStatus | FieldStartedAt, FieldAnsweredAt | FieldEndedAt | FieldStructuredOutput, AllAttemptFields &^ FieldTranscript} {
-		got, err := decodeListPageFields(payload, f)
+	bitOf := func(j int) AttemptFields { return AttemptFieldsOf(attemptKeys[j]) }
+	for _, f := range []AttemptFields{
+		AttemptFieldsOf("id"),
+		AttemptFieldsOf("id", "status", "started_at"),
+		AttemptFieldsOf("answered_at", "ended_at", "structured_output"),
+		everyAttemptField &^ fieldTranscript,
+	} {
+		got, err := decodeListPage(payload, f)
 		if err != nil || len(got) != len(whole) {
 			t.Fatalf("%x: %d attempts, %v", f, len(got), err)
 		}
@@ -41,7 +45,7 @@ func TestProjectedPagesHoldTheirFieldsAlone(t *testing.T) {
 					if got[i].Transcript.Present() {
 						t.Fatalf("%x: attempt %d has a transcript", f, i)
 					}
-				case f&attemptFieldOf[name] != 0:
+				case f&bitOf(j) != 0:
 					if !reflect.DeepEqual(g.Field(j).Interface(), w.Field(j).Interface()) {
 						t.Fatalf("%x: attempt %d %s = %v, whole decoding %v", f, i, name, g.Field(j), w.Field(j))
 					}
@@ -72,12 +76,12 @@ func TestProjectionsAreCoalescedApart(t *testing.T) {
 	ctxs := []struct {
 		fields AttemptFields
 		n      int
-	}{{FieldID, 3}, {FieldID, 3}, {FieldID | FieldStatus, 2}, {AllAttemptFields, 2}}
+	}{{AttemptFieldsOf("id"), 3}, {AttemptFieldsOf("id"), 3}, {AttemptFieldsOf("id", "status"), 2}, {AllAttemptFields, 2}}
 	var wg sync.WaitGroup
 	for _, tc := range ctxs {
 		for range tc.n {
 			wg.Go(func() {
-				calls, err := c.ListCalls(WithAttemptFields(t.Context(), tc.fields), ListCallsOptions{PageSize: 3})
+				calls, err := c.ListCalls(t.Context(), ListCallsOptions{PageSize: 3, Fields: tc.fields})
 				if err != nil || len(calls) != 3 || calls[2].ID == "" {
 					t.Errorf("%x: %d attempts, %v", tc.fields, len(calls), err)
 				}
@@ -88,12 +92,11 @@ func TestProjectionsAreCoalescedApart(t *testing.T) {
 	// upstream answer.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		c.flightMu.Lock()
-		flights, callers := len(c.flights), 0
-		for _, f := range c.flights {
-			callers += f.waiters
+		waiters := coalescerOf(t, c).waiters()
+		flights, callers := len(waiters), 0
+		for _, n := range waiters {
+			callers += n
 		}
-		c.flightMu.Unlock()
 		if callers == 10 {
 			if flights != 3 {
 				t.Fatalf("%d flights for 10 callers, want 3 (ids, ids+status, whole)", flights)
@@ -147,10 +150,9 @@ func TestDecodedPagesKeepNothingOfTheBody(t *testing.T) {
 		return out
 	}
 	for name, decode := range map[string]func([]byte) ([]CallAttempt, error){
-		"eager": decodeListPage,
-		"lazy":  decodeListPageLazily,
+		"whole": func(b []byte) ([]CallAttempt, error) { return decodeListPage(b, everyAttemptField) },
 		"projected": func(b []byte) ([]CallAttempt, error) {
-			return decodeListPageFields(b, AllAttemptFields&^FieldTranscript)
+			return decodeListPage(b, everyAttemptField&^fieldTranscript)
 		},
 		"order": func(b []byte) ([]CallAttempt, error) {
 			o, err := decodeCallOrder(b)

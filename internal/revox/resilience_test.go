@@ -9,8 +9,41 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
+
+// memoryTransport serves requests with a handler in memory: no socket, so
+// that tests run inside a synctest bubble, on its fake clock.
+type memoryTransport struct{ h http.Handler }
+
+func (m memoryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	m.h.ServeHTTP(rec, r)
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// coalescerOf finds the coalescing layer of c.
+func coalescerOf(t *testing.T, c *Client) *coalescer {
+	t.Helper()
+	for d := c.doer; ; {
+		switch l := d.(type) {
+		case *coalescer:
+			return l
+		case *cache:
+			d = l.next
+		case *retrier:
+			d = l.next
+		default:
+			t.Fatalf("no coalescing layer above %T", d)
+		}
+	}
+}
 
 // scripted is an upstream answering each request with the next status of a
 // script (200 with an empty page once the script is spent), counting hits.
@@ -49,11 +82,13 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// newScripted is a client of s, served in memory: it works in a synctest
+// bubble.
 func newScripted(t *testing.T, s *scripted, opts ...Option) *Client {
 	t.Helper()
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	c, err := New(srv.URL, testKey, append([]Option{WithBackoff(time.Millisecond, 5*time.Millisecond)}, opts...)...)
+	c, err := New("http://revox.test", testKey, append([]Option{
+		WithHTTPClient(&http.Client{Transport: memoryTransport{s}}), WithBackoff(time.Millisecond, 5*time.Millisecond),
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,44 +138,50 @@ func TestRetries(t *testing.T) {
 	})
 	t.Run("Retry-After is honoured", func(t *testing.T) {
 		t.Parallel()
-		s := &scripted{script: []int{429}, retryIn: "1"}
-		c := newScripted(t, s)
-		start := time.Now()
-		if _, err := c.ListCalls(t.Context(), onePage); err != nil {
-			t.Fatal(err)
-		}
-		if waited := time.Since(start); waited < time.Second {
-			t.Fatalf("retried after %v, upstream asked for 1s", waited)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			s := &scripted{script: []int{429}, retryIn: "1"}
+			c := newScripted(t, s)
+			start := time.Now()
+			if _, err := c.ListCalls(t.Context(), onePage); err != nil {
+				t.Fatal(err)
+			}
+			if waited := time.Since(start); waited != time.Second {
+				t.Fatalf("retried after %v, upstream asked for 1s", waited)
+			}
+		})
 	})
 	t.Run("a retry never outlives the caller's deadline", func(t *testing.T) {
 		t.Parallel()
-		s := &scripted{script: []int{429, 200}, retryIn: "30"}
-		c := newScripted(t, s)
-		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, err := c.ListCalls(ctx, onePage)
-		if !errors.Is(err, ErrRateLimited) {
-			t.Fatalf("err = %v, want the 429 at once", err)
-		}
-		if time.Since(start) > 150*time.Millisecond || s.hits.Load() != 1 {
-			t.Fatalf("waited %v and made %d requests for a retry that could not finish in time", time.Since(start), s.hits.Load())
-		}
+		synctest.Test(t, func(t *testing.T) {
+			s := &scripted{script: []int{429, 200}, retryIn: "30"}
+			c := newScripted(t, s)
+			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.ListCalls(ctx, onePage)
+			if !errors.Is(err, ErrRateLimited) {
+				t.Fatalf("err = %v, want the 429 at once", err)
+			}
+			if time.Since(start) != 0 || s.hits.Load() != 1 {
+				t.Fatalf("waited %v and made %d requests for a retry that could not finish in time", time.Since(start), s.hits.Load())
+			}
+		})
 	})
 	t.Run("each attempt has its own timeout inside the caller's deadline", func(t *testing.T) {
 		t.Parallel()
-		s := &scripted{delay: time.Second}
-		c := newScripted(t, s, WithTimeout(50*time.Millisecond), WithMaxRetries(1), WithBreaker(0, 0))
-		start := time.Now()
-		_, err := c.ListCalls(t.Context(), onePage)
-		var te *TransportError
-		if !errors.As(err, &te) || !te.Timeout {
-			t.Fatalf("err = %v, want a timeout", err)
-		}
-		if s.hits.Load() != 2 || time.Since(start) > 800*time.Millisecond {
-			t.Fatalf("%d attempts in %v", s.hits.Load(), time.Since(start))
-		}
+		synctest.Test(t, func(t *testing.T) {
+			s := &scripted{delay: time.Second}
+			c := newScripted(t, s, WithTimeout(50*time.Millisecond), WithMaxRetries(1), WithBreaker(0, 0), WithBackoff(10*time.Millisecond, 10*time.Millisecond))
+			start := time.Now()
+			_, err := c.ListCalls(t.Context(), onePage)
+			var te *TransportError
+			if !errors.As(err, &te) || !te.Timeout {
+				t.Fatalf("err = %v, want a timeout", err)
+			}
+			if s.hits.Load() != 2 || time.Since(start) > 110*time.Millisecond {
+				t.Fatalf("%d attempts in %v, want 2 of 50ms and a wait of at most 10ms", s.hits.Load(), time.Since(start))
+			}
+		})
 	})
 }
 
@@ -204,50 +245,55 @@ func TestConcurrencyIsBounded(t *testing.T) {
 
 func TestCircuitBreaker(t *testing.T) {
 	t.Parallel()
-	var down atomic.Bool
-	var hits atomic.Int64
-	down.Store(true)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if down.Load() {
-			w.WriteHeader(http.StatusBadGateway)
-			return
+	synctest.Test(t, func(t *testing.T) {
+		var down atomic.Bool
+		var hits atomic.Int64
+		down.Store(true)
+		up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			if down.Load() {
+				w.WriteHeader(http.StatusBadGateway)
+				return
+			}
+			_, _ = w.Write([]byte(`{"calls":[]}`))
+		})
+		c, _ := New("http://revox.test", testKey, WithHTTPClient(&http.Client{Transport: memoryTransport{up}}),
+			WithMaxRetries(0), WithBreaker(3, 100*time.Millisecond))
+		for i := range 3 {
+			if _, err := c.ListCalls(t.Context(), ListCallsOptions{Page: i, PageSize: 1}); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("err = %v", err)
+			}
 		}
-		_, _ = w.Write([]byte(`{"calls":[]}`))
-	}))
-	t.Cleanup(srv.Close)
-	c, _ := New(srv.URL, testKey, WithMaxRetries(0), WithBreaker(3, 100*time.Millisecond))
-	for i := range 3 {
-		if _, err := c.ListCalls(t.Context(), ListCallsOptions{Page: i, PageSize: 1}); !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("err = %v", err)
+		if !c.BreakerOpen() {
+			t.Fatal("breaker still closed after 3 consecutive 502s")
 		}
-	}
-	if !c.BreakerOpen() {
-		t.Fatal("breaker still closed after 3 consecutive 502s")
-	}
-	before := hits.Load()
-	start := time.Now()
-	_, err := c.ListCalls(t.Context(), ListCallsOptions{Page: 9, PageSize: 1})
-	if !errors.Is(err, ErrCircuitOpen) || !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("err = %v, want ErrCircuitOpen", err)
-	}
-	if hits.Load() != before || time.Since(start) > 50*time.Millisecond {
-		t.Fatal("an open breaker still called the upstream")
-	}
-	if err := c.Ready(t.Context()); !errors.Is(err, ErrCircuitOpen) {
-		t.Fatalf("Ready = %v while open", err)
-	}
-	down.Store(false)
-	time.Sleep(120 * time.Millisecond) // past the open period: one probe may pass
-	if _, err := c.ListCalls(t.Context(), ListCallsOptions{Page: 10, PageSize: 1}); err != nil {
-		t.Fatalf("probe after recovery: %v", err)
-	}
-	if c.BreakerOpen() {
-		t.Fatal("breaker did not close after a successful probe")
-	}
-	if err := c.Ready(t.Context()); err != nil {
-		t.Fatalf("Ready = %v after recovery", err)
-	}
+		before := hits.Load()
+		_, err := c.ListCalls(t.Context(), ListCallsOptions{Page: 9, PageSize: 1})
+		if !errors.Is(err, ErrCircuitOpen) || !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrCircuitOpen", err)
+		}
+		if hits.Load() != before {
+			t.Fatal("an open breaker still called the upstream")
+		}
+		if err := c.Ready(t.Context()); !errors.Is(err, ErrCircuitOpen) {
+			t.Fatalf("Ready = %v while open", err)
+		}
+		down.Store(false)
+		time.Sleep(99 * time.Millisecond)
+		if _, err := c.ListCalls(t.Context(), ListCallsOptions{Page: 10, PageSize: 1}); !errors.Is(err, ErrCircuitOpen) {
+			t.Fatalf("err = %v before the open period is over, want ErrCircuitOpen", err)
+		}
+		time.Sleep(2 * time.Millisecond) // the open period is over: one probe may pass
+		if _, err := c.ListCalls(t.Context(), ListCallsOptions{Page: 10, PageSize: 1}); err != nil {
+			t.Fatalf("probe after recovery: %v", err)
+		}
+		if c.BreakerOpen() {
+			t.Fatal("breaker did not close after a successful probe")
+		}
+		if err := c.Ready(t.Context()); err != nil {
+			t.Fatalf("Ready = %v after recovery", err)
+		}
+	})
 }
 
 func TestCoalescing(t *testing.T) {
@@ -277,8 +323,9 @@ func TestCoalescing(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() {
-				ctx := WithCredential(t.Context(), "sk_tenant_"+strconv.Itoa(i%2))
-				if _, err := c.ListCalls(ctx, onePage); err != nil {
+				opts := onePage
+				opts.Credential = "sk_tenant_" + strconv.Itoa(i%2)
+				if _, err := c.ListCalls(t.Context(), opts); err != nil {
 					t.Error(err)
 				}
 			})
@@ -356,30 +403,42 @@ func TestCoalescing(t *testing.T) {
 
 func TestCache(t *testing.T) {
 	t.Parallel()
-	s := &scripted{}
-	c := newScripted(t, s, WithCache(200*time.Millisecond, 16))
-	for range 3 {
-		if _, err := c.ListCalls(t.Context(), onePage); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if s.hits.Load() != 1 {
-		t.Fatalf("%d upstream requests with a warm cache", s.hits.Load())
-	}
-	if _, err := c.ListCalls(WithCredential(t.Context(), "sk_other"), onePage); err != nil {
-		t.Fatal(err)
-	}
-	if s.hits.Load() != 2 {
-		t.Fatal("another credential was served from the first one's cache")
-	}
-	time.Sleep(250 * time.Millisecond)
-	if _, err := c.ListCalls(t.Context(), onePage); err != nil {
-		t.Fatal(err)
-	}
-	if s.hits.Load() != 3 {
-		t.Fatal("an expired entry was served")
-	}
+	t.Run("a value is served until its TTL, per credential", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			s := &scripted{}
+			c := newScripted(t, s, WithCache(200*time.Millisecond, 16))
+			for range 3 {
+				if _, err := c.ListCalls(t.Context(), onePage); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if s.hits.Load() != 1 {
+				t.Fatalf("%d upstream requests with a warm cache", s.hits.Load())
+			}
+			other := onePage
+			other.Credential = "sk_other"
+			if _, err := c.ListCalls(t.Context(), other); err != nil {
+				t.Fatal(err)
+			}
+			if s.hits.Load() != 2 {
+				t.Fatal("another credential was served from the first one's cache")
+			}
+			time.Sleep(199 * time.Millisecond)
+			if _, err := c.ListCalls(t.Context(), onePage); err != nil || s.hits.Load() != 2 {
+				t.Fatalf("a live entry was not served: %v, %d requests", err, s.hits.Load())
+			}
+			time.Sleep(2 * time.Millisecond)
+			if _, err := c.ListCalls(t.Context(), onePage); err != nil {
+				t.Fatal(err)
+			}
+			if s.hits.Load() != 3 {
+				t.Fatal("an expired entry was served")
+			}
+		})
+	})
 	t.Run("errors are not cached", func(t *testing.T) {
+		t.Parallel()
 		s := &scripted{script: []int{404}}
 		c := newScripted(t, s, WithCache(time.Minute, 16))
 		if _, err := c.ListCalls(t.Context(), onePage); err == nil {
@@ -409,12 +468,10 @@ func waitForWaiters(t *testing.T, c *Client, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		c.flightMu.Lock()
 		got := 0
-		for _, f := range c.flights {
-			got = f.waiters
+		for _, n := range coalescerOf(t, c).waiters() {
+			got = n
 		}
-		c.flightMu.Unlock()
 		if got == n {
 			return
 		}

@@ -1,11 +1,10 @@
 package revox
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync"
+	"strings"
 	"testing"
 )
 
@@ -17,22 +16,32 @@ const pageWithOneBadTranscript = `{"calls": [
   {"id": "a5", "transcript": [{"role": "tool", "content": "", "tool_arguments": {"x": 1}, "tool_is_error": true}]}
 ]}`
 
-// A transcript the decoder cannot read costs that attempt's transcript, no
-// longer the page: the page decodes, the other transcripts decode, and the
-// bad one answers ErrBadResponse when asked for.
+// A transcript the decoder cannot read costs that attempt's transcript, not
+// the page: the page decodes, the other transcripts decode, and the bad one
+// answers ErrBadResponse when asked for.
 func TestATranscriptThatCannotBeDecodedCostsOnlyItself(t *testing.T) {
 	t.Parallel()
-	for name, decode := range map[string]func([]byte) ([]CallAttempt, error){"eagerly": decodeListPage, "lazily": decodeListPageLazily} {
-		calls, err := decode([]byte(pageWithOneBadTranscript))
+	t.Run("in a list page", func(t *testing.T) {
+		calls, err := decodeListPage([]byte(pageWithOneBadTranscript), everyAttemptField)
 		if err != nil {
-			t.Fatalf("%s: the page failed: %v", name, err)
+			t.Fatalf("the page failed: %v", err)
 		}
 		checkBadTranscriptPage(t, calls)
-	}
-	// A page that is not JSON still fails.
-	if _, err := decodeListPage([]byte(`{"calls": [{"id": "a1", "transcript": [}`)); err == nil {
-		t.Fatal("a malformed page decoded")
-	}
+	})
+	t.Run("in a call order", func(t *testing.T) {
+		attempts := strings.TrimSuffix(strings.TrimPrefix(pageWithOneBadTranscript, `{"calls": `), "}")
+		order := `{"call": {"id": "o1", "call_attempts": ` + attempts + `}}`
+		o, err := decodeCallOrder([]byte(order))
+		if err != nil {
+			t.Fatalf("the order failed: %v", err)
+		}
+		checkBadTranscriptPage(t, o.CallAttempts)
+	})
+	t.Run("a page that is not JSON still fails", func(t *testing.T) {
+		if _, err := decodeListPage([]byte(`{"calls": [{"id": "a1", "transcript": [}`), everyAttemptField); err == nil {
+			t.Fatal("a malformed page decoded")
+		}
+	})
 }
 
 func checkBadTranscriptPage(t *testing.T, calls []CallAttempt) {
@@ -61,49 +70,9 @@ func checkBadTranscriptPage(t *testing.T, calls []CallAttempt) {
 	}
 }
 
-// Transcripts are decoded once per response, on first use, whoever asks:
-// the attempts of a page are shared by concurrent requests (coalescing,
-// cache), so this runs under the race detector in ./test.sh.
-func TestTranscriptsDecodeOnceUnderConcurrentUse(t *testing.T) {
-	t.Parallel()
-	calls, err := decodeListPageLazily(listPagePayload(t, 100, 10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := calls[0].Transcript.l.group
-	if g == nil || len(g.members) != 100 {
-		t.Fatalf("the page's transcripts are not grouped")
-	}
-	for _, a := range calls {
-		if a.Transcript.l.turns != nil {
-			t.Fatal("a transcript was decoded before anyone asked")
-		}
-	}
-	var wg sync.WaitGroup
-	results := make([][]*TranscriptEntry, 8)
-	for w := range results {
-		wg.Go(func() {
-			for i := range calls {
-				turns, err := calls[(i+w*13)%len(calls)].Transcript.Turns()
-				if err != nil || len(turns) != 10 {
-					t.Errorf("attempt %d: %d turns, %v", i, len(turns), err)
-					return
-				}
-				results[w] = append(results[w], &turns[0])
-			}
-		})
-	}
-	wg.Wait()
-	first, _ := calls[0].Transcript.Turns()
-	again, _ := calls[0].Transcript.Turns()
-	if &first[0] != &again[0] {
-		t.Fatal("the turns were decoded twice")
-	}
-}
-
-// ListCalls decodes transcripts in the same pass as the page unless the
-// caller said it will not read them.
-func TestListCallsDecodesTranscriptsUnlessToldNotTo(t *testing.T) {
+// ListCalls decodes transcripts exactly when the fields asked for hold the
+// transcript; a page decoded without them has none.
+func TestListCallsDecodesTranscriptsWhenAskedFor(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(listPagePayload(t, 3, 4))
@@ -114,22 +83,24 @@ func TestListCallsDecodesTranscriptsUnlessToldNotTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		ctx     context.Context
-		decoded bool
-	}{{t.Context(), true}, {WithoutTranscripts(t.Context()), false}} {
-		calls, err := c.ListCalls(tc.ctx, ListCallsOptions{PageSize: 3})
-		if err != nil || len(calls) != 3 {
-			t.Fatalf("%d attempts, %v", len(calls), err)
-		}
-		for _, a := range calls {
-			if decoded := a.Transcript.l.turns != nil; decoded != tc.decoded {
-				t.Fatalf("decoded before use = %v, want %v", decoded, tc.decoded)
+		name   string
+		fields AttemptFields
+		turns  int
+	}{
+		{"every field (the zero value)", 0, 4},
+		{"with the transcript", AttemptFieldsOf("id", "transcript"), 4},
+		{"without the transcript", AllAttemptFields &^ AttemptFieldsOf("transcript"), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls, err := c.ListCalls(t.Context(), ListCallsOptions{PageSize: 3, Fields: tc.fields})
+			if err != nil || len(calls) != 3 {
+				t.Fatalf("%d attempts, %v", len(calls), err)
 			}
-		}
-		for _, a := range calls {
-			if n, err := a.Transcript.Len(); n != 4 || err != nil {
-				t.Fatalf("%d turns, %v", n, err)
+			for _, a := range calls {
+				if n, err := a.Transcript.Len(); n != tc.turns || err != nil || a.Transcript.Present() != (tc.turns > 0) {
+					t.Fatalf("%d turns (present %v), %v; want %d", n, a.Transcript.Present(), err, tc.turns)
+				}
 			}
-		}
+		})
 	}
 }

@@ -107,9 +107,13 @@ type CallAttempt struct {
 	EndReason        *string         `json:"end_reason"`
 	EndedBy          *EndedBy        `json:"ended_by"`
 	StructuredOutput json.RawMessage `json:"structured_output"`
-	// Transcript is decoded with the page, or on first use when the caller
-	// said it would not read it (see Transcript).
-	Transcript Transcript `json:"transcript"`
+	// HandledByAI and HandledByHuman say who handled the call: the agent,
+	// or a person (jump-in takeover, speed-dial operator).
+	HandledByAI    *bool `json:"handled_by_ai"`
+	HandledByHuman *bool `json:"handled_by_human"`
+	// AssistantsUsed are the assistant nodes the call went through, in order.
+	AssistantsUsed []string   `json:"assistants_used"`
+	Transcript     Transcript `json:"transcript"`
 }
 
 // TranscriptEntry is one turn of a call's transcript. ToolArguments holds the
@@ -142,6 +146,9 @@ type CallOrder struct {
 	CallRetryConfig      *CallRetryConfig `json:"call_retry_config"`
 	LlmModel             *LlmModel        `json:"llm_model"`
 	Assistant            json.RawMessage  `json:"assistant"`
+	Assignee             json.RawMessage  `json:"assignee"`
+	Campaign             json.RawMessage  `json:"campaign"`
+	Contact              json.RawMessage  `json:"contact"`
 	LastCallAttempt      *CallAttempt     `json:"last_call_attempt"`
 	CallAttempts         []CallAttempt    `json:"call_attempts"`
 }
@@ -153,6 +160,25 @@ type CallRetryConfig struct {
 	Timezone         *string         `json:"timezone"`
 	AllowedDays      []string        `json:"allowed_days"`
 	CallTwiceInARow  *bool           `json:"call_twice_in_a_row"`
+}
+
+// UnmarshalJSON reads both documented shapes: calling_windows, and the
+// oldest one, flat, where the one window's fields sit beside
+// max_retry_attempts; the flat window becomes the only calling window.
+func (c *CallRetryConfig) UnmarshalJSON(b []byte) error {
+	type plain CallRetryConfig
+	var both struct {
+		plain
+		CallingWindow
+	}
+	if err := decodeJSON(b, &both); err != nil {
+		return err
+	}
+	*c = CallRetryConfig(both.plain)
+	if c.CallingWindows == nil && both.CallingWindow != (CallingWindow{}) {
+		c.CallingWindows = []CallingWindow{both.CallingWindow}
+	}
+	return nil
 }
 
 // CallingWindow is a daily time range in the recipient's timezone.

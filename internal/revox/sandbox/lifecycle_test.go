@@ -295,7 +295,7 @@ func TestClientDecodesEveryPhase(t *testing.T) {
 	} {
 		clk.Advance(step.after)
 		t.Run("the client decodes a "+string(step.order)+" order and the list around it", func(t *testing.T) {
-			o, err := u.client.GetCall(t.Context(), id)
+			o, err := u.client.GetCall(t.Context(), id, revox.GetCallOptions{})
 			if err != nil || o.Status == nil || *o.Status != step.order {
 				t.Fatalf("%+v %v", o, err)
 			}
@@ -324,7 +324,7 @@ func TestClientDecodesEveryPhase(t *testing.T) {
 		if resp, body := u.post(t, "/call/"+cancelled+"/cancel", bearer, ""); resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
-		o, err := u.client.GetCall(t.Context(), cancelled)
+		o, err := u.client.GetCall(t.Context(), cancelled, revox.GetCallOptions{})
 		if err != nil || o.Status == nil || *o.Status != revox.OrderCancelled || !o.IsCancelled {
 			t.Fatalf("%+v %v", o, err)
 		}

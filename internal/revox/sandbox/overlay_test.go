@@ -63,7 +63,7 @@ func TestCancelGeneratedOrder(t *testing.T) {
 		}
 	})
 	t.Run("GET /call/{id} and the list agree with the cancellation", func(t *testing.T) {
-		o, err := u.client.GetCall(t.Context(), calling.ID)
+		o, err := u.client.GetCall(t.Context(), calling.ID, revox.GetCallOptions{})
 		if err != nil || o.Status == nil || *o.Status != revox.OrderCancelled {
 			t.Fatalf("%+v %v", o, err)
 		}

@@ -89,7 +89,7 @@ func getAll(ctx context.Context, t *testing.T, u *upstream) []*revox.CallOrder {
 	t.Helper()
 	var orders []*revox.CallOrder
 	for _, id := range u.sb.OrderIDs() {
-		o, err := u.client.GetCall(ctx, id)
+		o, err := u.client.GetCall(ctx, id, revox.GetCallOptions{})
 		if err != nil {
 			t.Fatalf("GetCall(%s): %v", id, err)
 		}
@@ -584,7 +584,7 @@ func TestErrors(t *testing.T) {
 	t.Run("the client maps the statuses to its sentinel errors", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
-		if _, err := u.client.GetCall(ctx, "nope"); !errors.Is(err, revox.ErrNotFound) {
+		if _, err := u.client.GetCall(ctx, "nope", revox.GetCallOptions{}); !errors.Is(err, revox.ErrNotFound) {
 			t.Errorf("unknown id: %v", err)
 		}
 		if _, err := u.client.ListCalls(ctx, revox.ListCallsOptions{PageSize: 5, Statuses: []revox.OrderStatus{"done"}}); !errors.Is(err, revox.ErrRejected) {
@@ -594,7 +594,7 @@ func TestErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := wrong.GetCall(ctx, id); !errors.Is(err, revox.ErrUnauthorized) {
+		if _, err := wrong.GetCall(ctx, id, revox.GetCallOptions{}); !errors.Is(err, revox.ErrUnauthorized) {
 			t.Errorf("wrong key: %v", err)
 		}
 	})
@@ -618,8 +618,8 @@ func TestRequests(t *testing.T) {
 		t.Fatalf("a new server counts %d requests", n)
 	}
 	_, _ = u.client.ListCalls(ctx, revox.ListCallsOptions{PageSize: 10})
-	_, _ = u.client.GetCall(ctx, u.sb.OrderIDs()[3])
-	_, _ = u.client.GetCall(ctx, "nope")
+	_, _ = u.client.GetCall(ctx, u.sb.OrderIDs()[3], revox.GetCallOptions{})
+	_, _ = u.client.GetCall(ctx, "nope", revox.GetCallOptions{})
 	u.get(t, http.MethodGet, "/call", "")
 	u.get(t, http.MethodPost, "/call", bearer)
 	if n := u.sb.Requests(); n != 5 {

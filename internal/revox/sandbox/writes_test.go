@@ -171,7 +171,7 @@ func TestCreateCallAnswer(t *testing.T) {
 		}
 	})
 	t.Run("the client decodes it from GET /call/{id} and finds its attempt at the head of GET /call", func(t *testing.T) {
-		o, err := u.client.GetCall(t.Context(), c.ID)
+		o, err := u.client.GetCall(t.Context(), c.ID, revox.GetCallOptions{})
 		if err != nil || o.ID != c.ID {
 			t.Fatalf("GetCall: %+v, %v", o, err)
 		}
