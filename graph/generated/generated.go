@@ -41,10 +41,13 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Call struct {
+		Assignee             func(childComplexity int) int
 		Assistant            func(childComplexity int) int
 		Attempts             func(childComplexity int) int
 		CallRetryConfig      func(childComplexity int) int
 		CallsCount           func(childComplexity int) int
+		Campaign             func(childComplexity int) int
+		Contact              func(childComplexity int) int
 		CreatedAt            func(childComplexity int) int
 		Direction            func(childComplexity int) int
 		DirectionRaw         func(childComplexity int) int
@@ -66,6 +69,7 @@ type ComplexityRoot struct {
 
 	CallAttempt struct {
 		AnsweredAt       func(childComplexity int) int
+		AssistantsUsed   func(childComplexity int) int
 		DialError        func(childComplexity int) int
 		DialErrorRaw     func(childComplexity int) int
 		DurationSeconds  func(childComplexity int) int
@@ -73,6 +77,8 @@ type ComplexityRoot struct {
 		EndedAt          func(childComplexity int) int
 		EndedBy          func(childComplexity int) int
 		EndedByRaw       func(childComplexity int) int
+		HandledByAI      func(childComplexity int) int
+		HandledByHuman   func(childComplexity int) int
 		ID               func(childComplexity int) int
 		PhoneNumber      func(childComplexity int) int
 		RecordingURL     func(childComplexity int) int
@@ -196,6 +202,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Call.assignee":
+		if e.ComplexityRoot.Call.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Call.Assignee(childComplexity), true
 	case "Call.assistant":
 		if e.ComplexityRoot.Call.Assistant == nil {
 			break
@@ -220,6 +232,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Call.CallsCount(childComplexity), true
+	case "Call.campaign":
+		if e.ComplexityRoot.Call.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Call.Campaign(childComplexity), true
+	case "Call.contact":
+		if e.ComplexityRoot.Call.Contact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Call.Contact(childComplexity), true
 	case "Call.createdAt":
 		if e.ComplexityRoot.Call.CreatedAt == nil {
 			break
@@ -329,6 +353,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallAttempt.AnsweredAt(childComplexity), true
+	case "CallAttempt.assistantsUsed":
+		if e.ComplexityRoot.CallAttempt.AssistantsUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallAttempt.AssistantsUsed(childComplexity), true
 	case "CallAttempt.dialError":
 		if e.ComplexityRoot.CallAttempt.DialError == nil {
 			break
@@ -371,6 +401,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallAttempt.EndedByRaw(childComplexity), true
+	case "CallAttempt.handledByAi":
+		if e.ComplexityRoot.CallAttempt.HandledByAI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallAttempt.HandledByAI(childComplexity), true
+	case "CallAttempt.handledByHuman":
+		if e.ComplexityRoot.CallAttempt.HandledByHuman == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallAttempt.HandledByHuman(childComplexity), true
 	case "CallAttempt.id":
 		if e.ComplexityRoot.CallAttempt.ID == nil {
 			break
@@ -1054,6 +1096,12 @@ type CallAttempt {
   endedByRaw: String
   "Data the assistant extracted, as configured by its structured output schema."
   structuredOutput: JSON
+  "Whether the AI agent handled the call; null from upstream versions that do not report it."
+  handledByAi: Boolean
+  "Whether a person handled the call (a jump-in takeover or a speed-dial operator); null from upstream versions that do not report it."
+  handledByHuman: Boolean
+  "Ids of the assistant nodes the call went through, in order; null from upstream versions that do not report them."
+  assistantsUsed: [String!]
   """
   Transcript turns in order, optionally only those of the given roles, then
   only the first or last few of them (` + "`" + `first` + "`" + ` and ` + "`" + `last` + "`" + ` cannot be combined).
@@ -1130,6 +1178,12 @@ type Call implements Node @key(fields: "id") {
   llmModel: LlmModel
   "The assistant configuration as the upstream returns it (its shape changes between API versions)."
   assistant: JSON
+  "The team member responsible for following up, as the upstream returns it (its shape is not documented yet)."
+  assignee: JSON
+  "The campaign the order belongs to, as the upstream returns it (its shape is not documented yet)."
+  campaign: JSON
+  "The prospect's identity extracted from the input data and the transcript, as the upstream returns it (its shape is not documented yet)."
+  contact: JSON
   "The most recent attempt; null before the first dial."
   lastCallAttempt: CallAttempt
   "Every attempt, most recent first."
@@ -1137,7 +1191,10 @@ type Call implements Node @key(fields: "id") {
 }
 
 """
-Retry policy of a call order.
+Retry policy of a call order. The oldest upstream versions send one flat
+window (` + "`" + `calling_window_start_time` + "`" + `, ` + "`" + `calling_window_end_time` + "`" + `,
+` + "`" + `retry_delay_seconds` + "`" + ` beside ` + "`" + `max_retry_attempts` + "`" + `): it is the only entry of
+` + "`" + `callingWindows` + "`" + `.
 """
 type CallRetryConfig {
   "Daily windows in which attempts may be made."
@@ -1419,6 +1476,12 @@ func (ec *executionContext) childFields_Call(ctx context.Context, field graphql.
 		return ec.fieldContext_Call_llmModel(ctx, field)
 	case "assistant":
 		return ec.fieldContext_Call_assistant(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Call_assignee(ctx, field)
+	case "campaign":
+		return ec.fieldContext_Call_campaign(ctx, field)
+	case "contact":
+		return ec.fieldContext_Call_contact(ctx, field)
 	case "lastCallAttempt":
 		return ec.fieldContext_Call_lastCallAttempt(ctx, field)
 	case "callAttempts":
@@ -1463,6 +1526,12 @@ func (ec *executionContext) childFields_CallAttempt(ctx context.Context, field g
 		return ec.fieldContext_CallAttempt_endedByRaw(ctx, field)
 	case "structuredOutput":
 		return ec.fieldContext_CallAttempt_structuredOutput(ctx, field)
+	case "handledByAi":
+		return ec.fieldContext_CallAttempt_handledByAi(ctx, field)
+	case "handledByHuman":
+		return ec.fieldContext_CallAttempt_handledByHuman(ctx, field)
+	case "assistantsUsed":
+		return ec.fieldContext_CallAttempt_assistantsUsed(ctx, field)
 	case "transcript":
 		return ec.fieldContext_CallAttempt_transcript(ctx, field)
 	case "transcriptLength":
@@ -2430,6 +2499,75 @@ func (ec *executionContext) fieldContext_Call_assistant(_ context.Context, field
 	return graphql.NewScalarFieldContext("Call", field, false, false, "JSON")
 }
 
+func (ec *executionContext) _Call_assignee(ctx context.Context, field graphql.CollectedField, obj *model.Call) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Call_assignee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Assignee, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Call_assignee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Call", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Call_campaign(ctx context.Context, field graphql.CollectedField, obj *model.Call) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Call_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Campaign, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Call_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Call", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Call_contact(ctx context.Context, field graphql.CollectedField, obj *model.Call) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Call_contact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Call_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Call", field, false, false, "JSON")
+}
+
 func (ec *executionContext) _Call_lastCallAttempt(ctx context.Context, field graphql.CollectedField, obj *model.Call) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2883,6 +3021,75 @@ func (ec *executionContext) _CallAttempt_structuredOutput(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_CallAttempt_structuredOutput(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CallAttempt", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _CallAttempt_handledByAi(ctx context.Context, field graphql.CollectedField, obj *model.CallAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallAttempt_handledByAi(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandledByAI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallAttempt_handledByAi(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallAttempt", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallAttempt_handledByHuman(ctx context.Context, field graphql.CollectedField, obj *model.CallAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallAttempt_handledByHuman(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandledByHuman, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallAttempt_handledByHuman(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallAttempt", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallAttempt_assistantsUsed(ctx context.Context, field graphql.CollectedField, obj *model.CallAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallAttempt_assistantsUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssistantsUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallAttempt_assistantsUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallAttempt", field, false, false, "String")
 }
 
 func (ec *executionContext) _CallAttempt_transcript(ctx context.Context, field graphql.CollectedField, obj *model.CallAttempt) (ret graphql.Marshaler) {
@@ -5593,6 +5800,21 @@ func (ec *executionContext) _Call(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "assignee":
+			out.Values[i] = ec._Call_assignee(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "campaign":
+			out.Values[i] = ec._Call_campaign(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contact":
+			out.Values[i] = ec._Call_contact(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "lastCallAttempt":
 			out.Values[i] = ec._Call_lastCallAttempt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -5716,6 +5938,21 @@ func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionS
 			}
 		case "structuredOutput":
 			out.Values[i] = ec._CallAttempt_structuredOutput(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "handledByAi":
+			out.Values[i] = ec._CallAttempt_handledByAi(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "handledByHuman":
+			out.Values[i] = ec._CallAttempt_handledByHuman(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "assistantsUsed":
+			out.Values[i] = ec._CallAttempt_assistantsUsed(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
