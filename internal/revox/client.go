@@ -241,11 +241,11 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 		Credential: c.credential(opts.Credential),
 		Variant:    fields.variant(),
 		Decode: func(data []byte) (any, error) {
-			calls, err := decodeListPage(data, fields)
-			if err == nil && len(calls) > opts.PageSize {
-				return nil, fmt.Errorf("%d attempts for a page of %d", len(calls), opts.PageSize)
+			// Counted before decoding: a decoded attempt is about 1 KB.
+			if n := topLevelItems(data); n > opts.PageSize {
+				return nil, fmt.Errorf("%d attempts for a page of %d", n, opts.PageSize)
 			}
-			return calls, err
+			return decodeListPage(data, fields)
 		},
 	})
 	if err != nil {

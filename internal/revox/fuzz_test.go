@@ -111,7 +111,9 @@ func FuzzDecodeCallAttempt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, status, result string, stamp []byte) {
 		var attempt CallAttempt
 		_ = json.Unmarshal(data, &attempt)
-		_, _ = decodeListPage(data, everyAttemptField)
+		if calls, err := decodeListPage(data, everyAttemptField); err == nil && topLevelItems(data) < len(calls) {
+			t.Fatalf("topLevelItems counts %d for %d decoded attempts", topLevelItems(data), len(calls))
+		}
 		_, _ = decodeListPage(data, AttemptFieldsOf("id", "structured_output"))
 		var order getCallResponse
 		_ = decodeJSON(data, &order)

@@ -295,6 +295,49 @@ func TestOversizedBodiesAllocateNoMoreThanTheLimit(t *testing.T) {
 	}
 }
 
+// A page of more attempts than asked is refused before it is decoded: 8 MiB
+// of empty attempts would otherwise decode into 2.5 GB.
+func TestOverfullPagesAreRefusedBeforeDecoding(t *testing.T) {
+	const limit = 8 << 20
+	body := append([]byte(`{"calls": [`), bytes.Repeat([]byte(`{},`), limit/3-10)...)
+	body = append(body[:len(body)-1], "]}"...)
+	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
+	c := newTestClient(t, u, WithMaxBodyBytes(limit))
+	_, _ = c.ListCalls(t.Context(), ListCallsOptions{PageSize: 100, Page: 1})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := c.ListCalls(t.Context(), ListCallsOptions{PageSize: 100})
+	runtime.ReadMemStats(&after)
+	checkSentinel(t, err, ErrBadResponse)
+	if got, most := after.TotalAlloc-before.TotalAlloc, uint64(2*limit+1<<20); got > most {
+		t.Fatalf("refusing the page allocated %d bytes, want at most %d", got, most)
+	}
+}
+
+func TestTopLevelItemsCountsTheAttemptsOfAPage(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]int{
+		`{"calls": []}`:   0,
+		`{"calls": [{}]}`: 1,
+		`{"calls": [{"id": "a,b]"}, {"id": "\"],"}, {}]}`:              3,
+		`{"calls": [{"t": [1, 2, {"x": [3]}]}, null, 7, "s\\", true]}`: 5,
+		`{"a": 1, "calls": [{}, {}], "more": [1, 2]}`:                  4,
+		`{"c\u0061lls": [{}, {}, {}]}`:                                 3,
+		`{"calls": {"a": [1, 2]}}`:                                     0,
+		`[{}, {}]`:                                                     0,
+		`{"calls": [{}, {}`:                                            2,
+	} {
+		if got := topLevelItems([]byte(body)); got != want {
+			t.Errorf("topLevelItems(%s) = %d, want %d", body, got, want)
+		}
+	}
+	page := listPagePayload(t, 100, 10)
+	if got := topLevelItems(page); got != 100 {
+		t.Errorf("a 100-attempt page counts %d", got)
+	}
+}
+
 // readAtMost never lets its buffer's capacity pass the limit, whatever it
 // is given to start from, and tells a body of exactly the limit from a
 // longer one.
