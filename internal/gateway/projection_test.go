@@ -9,7 +9,7 @@ import (
 )
 
 // Pages are decoded for the fields the operation reads alone
-// (revox.WithAttemptFields). Each CallAttempt field asked for alone, or
+// (revox.ListCallsOptions.Fields). Each CallAttempt field asked for alone, or
 // beside a few others, must answer what it answers beside every field: a
 // field whose upstream dependencies were left out of the decoding would
 // read zero values here.

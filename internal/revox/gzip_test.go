@@ -1,6 +1,7 @@
 package revox
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 )
@@ -35,6 +36,28 @@ func TestGzipBodies(t *testing.T) {
 		})
 		_, err := newTestClient(t, u).ListCalls(t.Context(), ListCallsOptions{PageSize: 10})
 		checkSentinel(t, err, ErrBadResponse)
+	})
+	t.Run("a gzipped error body gives its message", func(t *testing.T) {
+		t.Parallel()
+		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = w.Write(gzipped(t, []byte(`{"message": "page_size too large"}`)))
+		})
+		_, err := newTestClient(t, u).ListCalls(t.Context(), ListCallsOptions{PageSize: 10})
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) || apiErr.Message != "page_size too large" {
+			t.Fatalf("err = %v, want the upstream's message", err)
+		}
+	})
+	t.Run("an error status with an unknown Content-Encoding keeps its meaning", func(t *testing.T) {
+		t.Parallel()
+		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "br")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})
+		_, err := newTestClient(t, u).ListCalls(t.Context(), ListCallsOptions{PageSize: 10})
+		checkSentinel(t, err, ErrUnavailable)
 	})
 	t.Run("an unknown Content-Encoding is a bad response", func(t *testing.T) {
 		t.Parallel()

@@ -81,13 +81,18 @@ func (t *transport) Do(ctx context.Context, req *Request) (any, error) {
 		resp.Body.Close()
 	}()
 	body, release, err := decodedBody(resp)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if err != nil {
+			// The status says enough; the message is best effort.
+			body, release = resp.Body, func() {}
+		}
+		defer release()
+		return nil, checkResponse(resp, body, req.Path, req.Credential)
+	}
 	if err != nil {
 		return nil, &DecodeError{Method: http.MethodGet, Path: req.Path, Err: err}
 	}
 	defer release()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, checkResponse(resp, body, req.Path, req.Credential)
-	}
 	buf := bodyBuffers.Get().(*[]byte)
 	defer releaseBodyBuffer(buf)
 	hint := int64(0)
