@@ -2,7 +2,7 @@
 // HTTP and JSON and nothing of GraphQL.
 //
 // A request is a value (ListCallsOptions, GetCallOptions: page, fields to
-// decode, credential) that becomes one Request crossing the client's layers
+// decode, credential) that becomes one request crossing the client's layers
 // (cache, retries, coalescing, concurrency limit, breaker) down to a thin
 // HTTP transport; chain composes them.
 package revox
@@ -45,7 +45,7 @@ type Client struct {
 	base      string // scheme://host/path without a trailing slash
 	apiKey    string
 	firstPage int
-	doer      Doer       // the layers, outermost
+	layers    doer       // outermost first
 	transport *transport // the bottom layer, for readiness probes
 	breaker   *breaker   // nil when disabled
 	probe     probeCache
@@ -168,8 +168,8 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		s.observer = nopObserver{}
 	}
 	t := &transport{http: &h, userAgent: s.userAgent, maxBody: s.maxBody, observer: s.observer}
-	doer, b := chain(s, t)
-	return &Client{base: u.String(), apiKey: apiKey, firstPage: s.firstPage, doer: doer, transport: t, breaker: b}, nil
+	layers, b := chain(s, t)
+	return &Client{base: u.String(), apiKey: apiKey, firstPage: s.firstPage, layers: layers, transport: t, breaker: b}, nil
 }
 
 // Observer receives the client's events, for metrics. Calls come from many
@@ -234,7 +234,7 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 		q.Add("statuses", string(s))
 	}
 	fields := opts.Fields.normal()
-	v, err := c.doer.Do(ctx, &Request{
+	v, err := c.layers.Do(ctx, &request{
 		Endpoint:   "list_calls",
 		Path:       "/call",
 		URL:        c.base + "/call?" + q.Encode(),
@@ -269,7 +269,7 @@ func (c *Client) GetCall(ctx context.Context, id string, opts GetCallOptions) (*
 		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
 	}
 	path := "/call/" + url.PathEscape(id)
-	v, err := c.doer.Do(ctx, &Request{
+	v, err := c.layers.Do(ctx, &request{
 		Endpoint:   "get_call",
 		Path:       path,
 		URL:        c.base + path,
@@ -318,7 +318,7 @@ func (c *Client) Ready(ctx context.Context) error {
 // probeOnce asks for the smallest page straight from the transport: past
 // the breaker, the cache and the limit.
 func (c *Client) probeOnce(ctx context.Context) error {
-	_, err := c.transport.Do(ctx, &Request{
+	_, err := c.transport.Do(ctx, &request{
 		Endpoint:   "",
 		Path:       "/call",
 		URL:        c.base + "/call?page=" + strconv.Itoa(c.firstPage) + "&page_size=1",

@@ -11,9 +11,9 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// Request is one upstream GET as it passes through the client's layers:
+// request is one upstream GET as it passes through the client's layers:
 // everything a layer needs to know of it, and nothing in the context.
-type Request struct {
+type request struct {
 	// Endpoint names the API method for metrics: "list_calls" or
 	// "get_call"; empty (the readiness probe) is not reported.
 	Endpoint string
@@ -33,14 +33,14 @@ type Request struct {
 
 // key identifies the value a request asks for: requests with the same key
 // share flights and cache entries.
-func (r *Request) key() string {
+func (r *request) key() string {
 	return r.Credential + "\x00" + r.URL + "\x00" + r.Variant
 }
 
-// Doer performs a Request: the thin HTTP client, or a layer around another
-// Doer. Layers are safe for concurrent use.
-type Doer interface {
-	Do(ctx context.Context, req *Request) (any, error)
+// doer performs a request: the thin HTTP client, or a layer around another
+// doer. Layers are safe for concurrent use.
+type doer interface {
+	Do(ctx context.Context, req *request) (any, error)
 }
 
 // chain composes the layers, outermost first, around the HTTP doer: the one
@@ -57,8 +57,8 @@ type Doer interface {
 // Retries sit above coalescing so that every caller keeps its own retry
 // budget: one that joined an attempt that failed may try again though the
 // caller that started it has no retries left.
-func chain(s *settings, t *transport) (Doer, *breaker) {
-	var d Doer = t
+func chain(s *settings, t *transport) (doer, *breaker) {
+	var d doer = t
 	var b *breaker
 	if s.breakerThreshold > 0 {
 		b = newBreaker(d, s.breakerThreshold, s.breakerOpenFor, s.observer)
@@ -78,7 +78,7 @@ func chain(s *settings, t *transport) (Doer, *breaker) {
 // variant, the least recently used going first when full. Errors are never
 // kept. Expired entries are dropped when met (no goroutine sweeps them).
 type cache struct {
-	next    Doer
+	next    doer
 	ttl     time.Duration
 	entries *lru.Cache[string, cached]
 }
@@ -88,7 +88,7 @@ type cached struct {
 	expires time.Time
 }
 
-func (c *cache) Do(ctx context.Context, req *Request) (any, error) {
+func (c *cache) Do(ctx context.Context, req *request) (any, error) {
 	key := req.key()
 	if e, ok := c.entries.Get(key); ok {
 		if time.Now().Before(e.expires) {
@@ -107,13 +107,13 @@ func (c *cache) Do(ctx context.Context, req *Request) (any, error) {
 // retrying, the caller's budget is spent, or the next wait would outlive
 // the caller's deadline.
 type retrier struct {
-	next     Doer
+	next     doer
 	max      int
 	backoff  backoff
 	observer Observer
 }
 
-func (r *retrier) Do(ctx context.Context, req *Request) (any, error) {
+func (r *retrier) Do(ctx context.Context, req *request) (any, error) {
 	for n := 0; ; n++ {
 		v, err := r.next.Do(ctx, req)
 		if err == nil || n >= r.max || !retryable(err) || ctx.Err() != nil {
@@ -196,12 +196,12 @@ func countsAsOutage(err error) bool {
 // frontend's disconnect does not fail the others, and the last one's stops
 // the upstream request.
 type coalescer struct {
-	next    Doer
+	next    doer
 	mu      sync.Mutex
 	flights map[string]*flight
 }
 
-func newCoalescer(next Doer) *coalescer {
+func newCoalescer(next doer) *coalescer {
 	return &coalescer{next: next, flights: map[string]*flight{}}
 }
 
@@ -215,7 +215,7 @@ type flight struct {
 	cancel  context.CancelFunc
 }
 
-func (c *coalescer) Do(ctx context.Context, req *Request) (any, error) {
+func (c *coalescer) Do(ctx context.Context, req *request) (any, error) {
 	key := req.key()
 	c.mu.Lock()
 	f, ok := c.flights[key]
@@ -277,11 +277,11 @@ func (c *coalescer) waiters() []int {
 // limiter bounds the upstream requests in flight; a caller waits for a slot
 // within its own context.
 type limiter struct {
-	next  Doer
+	next  doer
 	slots chan struct{}
 }
 
-func (l *limiter) Do(ctx context.Context, req *Request) (any, error) {
+func (l *limiter) Do(ctx context.Context, req *request) (any, error) {
 	select {
 	case l.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -298,11 +298,11 @@ var ErrCircuitOpen = errors.New("revox: circuit breaker open")
 // breaker opens after consecutive outages (5xx, timeouts, connection
 // errors) and lets one probe through once the open period is over.
 type breaker struct {
-	next Doer
+	next doer
 	cb   *gobreaker.CircuitBreaker[any]
 }
 
-func newBreaker(next Doer, threshold int, openFor time.Duration, o Observer) *breaker {
+func newBreaker(next doer, threshold int, openFor time.Duration, o Observer) *breaker {
 	return &breaker{next: next, cb: gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 		Name:        "revox",
 		MaxRequests: 1,
@@ -317,7 +317,7 @@ func newBreaker(next Doer, threshold int, openFor time.Duration, o Observer) *br
 	})}
 }
 
-func (b *breaker) Do(ctx context.Context, req *Request) (any, error) {
+func (b *breaker) Do(ctx context.Context, req *request) (any, error) {
 	v, err := b.cb.Execute(func() (any, error) { return b.next.Do(ctx, req) })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return nil, &TransportError{Method: http.MethodGet, Path: req.Path, Err: ErrCircuitOpen}

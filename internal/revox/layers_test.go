@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// doerFunc is a Doer made of a function: the layer below the one under test.
-type doerFunc func(ctx context.Context, req *Request) (any, error)
+// doerFunc is a doer made of a function: the layer below the one under test.
+type doerFunc func(ctx context.Context, req *request) (any, error)
 
-func (f doerFunc) Do(ctx context.Context, req *Request) (any, error) { return f(ctx, req) }
+func (f doerFunc) Do(ctx context.Context, req *request) (any, error) { return f(ctx, req) }
 
 // attemptLog is a layer below the one under test that answers each attempt
 // with the next error of a script (nil once spent) after a delay, and
@@ -28,7 +28,7 @@ type attemptLog struct {
 	delay  time.Duration
 }
 
-func (l *attemptLog) Do(ctx context.Context, _ *Request) (any, error) {
+func (l *attemptLog) Do(ctx context.Context, _ *request) (any, error) {
 	l.mu.Lock()
 	l.at = append(l.at, time.Since(l.start))
 	var err error
@@ -59,7 +59,7 @@ func status(code int, retryAfter time.Duration) error {
 	return &APIError{StatusCode: code, Method: http.MethodGet, Path: "/call", RetryAfter: retryAfter}
 }
 
-var listRequest = &Request{Endpoint: "list_calls", Path: "/call", URL: "http://revox.test/call?page=0&page_size=10"}
+var listRequest = &request{Endpoint: "list_calls", Path: "/call", URL: "http://revox.test/call?page=0&page_size=10"}
 
 // The default back-off: full jitter over a window of 100 ms doubled at each
 // retry up to 2 s, never below the upstream's Retry-After, never past the
@@ -135,7 +135,7 @@ func TestCoalescedRequestIsCancelledWithItsLastCaller(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var started, cancelled atomic.Int64
-		c := newCoalescer(doerFunc(func(ctx context.Context, _ *Request) (any, error) {
+		c := newCoalescer(doerFunc(func(ctx context.Context, _ *request) (any, error) {
 			started.Add(1)
 			<-ctx.Done()
 			cancelled.Add(1)

@@ -50,7 +50,7 @@ const readBufferSize = 64 << 10
 func refuseRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Do performs one HTTP attempt of req and decodes a 2xx body.
-func (t *transport) Do(ctx context.Context, req *Request) (any, error) {
+func (t *transport) Do(ctx context.Context, req *request) (any, error) {
 	start := time.Now()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
