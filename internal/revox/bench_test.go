@@ -30,7 +30,7 @@ func BenchmarkDecodeListPage(b *testing.B) {
 			fields := tc.fields.normal()
 			cpu := cpuTime()
 			for b.Loop() {
-				calls, err := decodeListPage(payload, fields)
+				calls, err := decodeListPage(payload, fields, 100)
 				if err != nil || len(calls) != 100 {
 					b.Fatalf("decoded %d attempts, %v", len(calls), err)
 				}

@@ -240,13 +240,7 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 		URL:        c.base + "/call?" + q.Encode(),
 		Credential: c.credential(opts.Credential),
 		Variant:    fields.variant(),
-		Decode: func(data []byte) (any, error) {
-			// Counted before decoding: a decoded attempt is about 1 KB.
-			if n := topLevelItems(data); n > opts.PageSize {
-				return nil, fmt.Errorf("%d attempts for a page of %d", n, opts.PageSize)
-			}
-			return decodeListPage(data, fields)
-		},
+		Decode:     func(data []byte) (any, error) { return decodeListPage(data, fields, opts.PageSize) },
 	})
 	if err != nil {
 		return nil, err

@@ -24,17 +24,46 @@ func decodeJSON(data []byte, v any) (err error) {
 	return gojson.Unmarshal(data, v)
 }
 
+// maxOrderAttempts bounds the attempts of one call order (a few retries in
+// practice): those past it are skipped undecoded, and the order refused.
+const maxOrderAttempts = 256
+
+// boundedOrder decodes a call order with its attempts in a bounded array:
+// its CallAttempts hides the embedded CallOrder's.
+type boundedOrder struct {
+	CallOrder
+	CallAttempts *[maxOrderAttempts + 1]*CallAttempt `json:"call_attempts"`
+}
+
 // decodeCallOrder reads the body of GET /call/{id}.
 func decodeCallOrder(data []byte) (*CallOrder, error) {
-	var body getCallResponse
+	var body struct {
+		Call *boundedOrder `json:"call"`
+	}
 	if err := decodeJSON(data, &body); err != nil {
 		return nil, err
 	}
 	if body.Call == nil {
 		return nil, errors.New(`no "call" object in body`)
 	}
-	body.Call.clean()
-	return body.Call, nil
+	o := &body.Call.CallOrder
+	if list := body.Call.CallAttempts; list != nil {
+		n := len(list)
+		for n > 0 && list[n-1] == nil {
+			n--
+		}
+		if n > maxOrderAttempts {
+			return nil, fmt.Errorf("more than %d attempts in one order", maxOrderAttempts)
+		}
+		o.CallAttempts = make([]CallAttempt, n)
+		for i, a := range list[:n] {
+			if a != nil {
+				o.CallAttempts[i] = *a
+			}
+		}
+	}
+	o.clean()
+	return o, nil
 }
 
 // Time is a timestamp as the upstream sends it. The API types timestamps as

@@ -21,7 +21,7 @@ func TestGzipBodies(t *testing.T) {
 			_, _ = w.Write(gzipped(t, page))
 		})
 		calls, err := newTestClient(t, u).ListCalls(t.Context(), ListCallsOptions{PageSize: 10})
-		want, _ := decodeListPage(page, everyAttemptField)
+		want, _ := decodeListPage(page, everyAttemptField, 100)
 		if err != nil || len(calls) != len(want) || calls[0].ID != want[0].ID {
 			t.Fatalf("ListCalls = %d attempts, %v", len(calls), err)
 		}

@@ -146,7 +146,7 @@ func TestVerbatimJSONValuesAreValidUTF8(t *testing.T) {
 		}
 	}
 	for _, f := range []AttemptFields{everyAttemptField, AttemptFieldsOf("id", "structured_output")} {
-		calls, err := decodeListPage([]byte(page), f)
+		calls, err := decodeListPage([]byte(page), f, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,9 +295,9 @@ func TestOversizedBodiesAllocateNoMoreThanTheLimit(t *testing.T) {
 	}
 }
 
-// A page of more attempts than asked is refused before it is decoded: 8 MiB
-// of empty attempts would otherwise decode into 2.5 GB.
-func TestOverfullPagesAreRefusedBeforeDecoding(t *testing.T) {
+// A page of more attempts than asked is refused without decoding the
+// surplus: 8 MiB of empty attempts decoded into 2.5 GB before.
+func TestOverfullPagesAreRefusedWithoutDecodingTheSurplus(t *testing.T) {
 	const limit = 8 << 20
 	body := append([]byte(`{"calls": [`), bytes.Repeat([]byte(`{},`), limit/3-10)...)
 	body = append(body[:len(body)-1], "]}"...)
@@ -310,31 +310,53 @@ func TestOverfullPagesAreRefusedBeforeDecoding(t *testing.T) {
 	_, err := c.ListCalls(t.Context(), ListCallsOptions{PageSize: 100})
 	runtime.ReadMemStats(&after)
 	checkSentinel(t, err, ErrBadResponse)
-	if got, most := after.TotalAlloc-before.TotalAlloc, uint64(2*limit+1<<20); got > most {
+	// Reading allocates under 2×limit in all, the decoder's copy of the
+	// body one limit more; the attempts past the page none.
+	if got, most := after.TotalAlloc-before.TotalAlloc, uint64(3*limit+1<<20); got > most {
 		t.Fatalf("refusing the page allocated %d bytes, want at most %d", got, most)
 	}
 }
 
-func TestTopLevelItemsCountsTheAttemptsOfAPage(t *testing.T) {
+func TestAnOrderHoldsAtMostMaxOrderAttempts(t *testing.T) {
 	t.Parallel()
-	for body, want := range map[string]int{
-		`{"calls": []}`:   0,
-		`{"calls": [{}]}`: 1,
-		`{"calls": [{"id": "a,b]"}, {"id": "\"],"}, {}]}`:              3,
-		`{"calls": [{"t": [1, 2, {"x": [3]}]}, null, 7, "s\\", true]}`: 5,
-		`{"a": 1, "calls": [{}, {}], "more": [1, 2]}`:                  4,
-		`{"c\u0061lls": [{}, {}, {}]}`:                                 3,
-		`{"calls": {"a": [1, 2]}}`:                                     0,
-		`[{}, {}]`:                                                     0,
-		`{"calls": [{}, {}`:                                            2,
-	} {
-		if got := topLevelItems([]byte(body)); got != want {
-			t.Errorf("topLevelItems(%s) = %d, want %d", body, got, want)
-		}
+	attempts := func(n int) string {
+		return `{"call": {"id": "o1", "call_attempts": [` + strings.TrimSuffix(strings.Repeat(`{"id": "a"},`, n), ",") + `]}}`
 	}
-	page := listPagePayload(t, 100, 10)
-	if got := topLevelItems(page); got != 100 {
-		t.Errorf("a 100-attempt page counts %d", got)
+	if o, err := decodeCallOrder([]byte(attempts(maxOrderAttempts))); err != nil || len(o.CallAttempts) != maxOrderAttempts {
+		t.Fatalf("an order of %d attempts: %v", maxOrderAttempts, err)
+	}
+	if _, err := decodeCallOrder([]byte(attempts(maxOrderAttempts + 1))); err == nil {
+		t.Fatal("an order of too many attempts decoded")
+	}
+	if o, err := decodeCallOrder([]byte(`{"call": {"id": "o1"}}`)); err != nil || o.CallAttempts != nil {
+		t.Fatalf("an order without attempts: %v, %v", o, err)
+	}
+}
+
+func TestPagesHoldAtMostThePageSize(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body string
+		most int
+		want int // -1: refused
+	}{
+		{`{"calls": []}`, 2, 0},
+		{`{"calls": [{"id": "a"}, {"id": "b"}]}`, 2, 2},
+		{`{"calls": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}`, 2, -1},
+		{`{"calls": [{"id": "a"}, {}, {}, {}, {}, {}, {}]}`, 2, -1},
+		{`{"calls": [{"id": "a"}, null, {"id": "c"}]}`, 3, 3},
+		{`{"calls": [{"id": "a"}, null, null, null, null]}`, 1, 1},
+	} {
+		calls, err := decodeListPage([]byte(tc.body), everyAttemptField, tc.most)
+		if tc.want < 0 {
+			if !errors.Is(err, errTooManyAttempts) {
+				t.Errorf("%s with %d at most: %d attempts, %v; want refused", tc.body, tc.most, len(calls), err)
+			}
+			continue
+		}
+		if err != nil || len(calls) != tc.want {
+			t.Errorf("%s with %d at most: %d attempts, %v; want %d", tc.body, tc.most, len(calls), err, tc.want)
+		}
 	}
 }
 

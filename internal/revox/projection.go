@@ -1,6 +1,7 @@
 package revox
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -77,12 +78,16 @@ func (f AttemptFields) variant() string {
 	return "fields=" + strconv.FormatUint(uint64(f), 16)
 }
 
-// projection is the Go type a page is decoded into for a set of fields: a
-// struct with those fields of CallAttempt alone (same tags), so that the
-// decoder skips every other key. In an eager projection the transcript is
-// a plain []TranscriptEntry, decoded in the same pass as the rest.
+// projection is the Go type a page is decoded into for a set of fields and
+// a most number of attempts: a struct with those fields of CallAttempt
+// alone (same tags), so that the decoder skips every other key, in an
+// array of pointers one longer than the page may hold, so that attempts
+// past it are skipped without being built: a decoded attempt takes about
+// 1 KB whatever its JSON, and 8 MiB of `{},` decoded into a slice took
+// 2.5 GB. In an eager projection the transcript is a plain
+// []TranscriptEntry, decoded in the same pass as the rest.
 type projection struct {
-	page       reflect.Type // struct{ Calls *[]elem `json:"calls"` }
+	page       reflect.Type // struct{ Calls *[n]*elem `json:"calls"` }
 	fields     []int        // CallAttempt field index of each elem field, in order
 	transcript int          // elem index of an eager transcript, -1 if none
 }
@@ -90,14 +95,21 @@ type projection struct {
 type projectionKey struct {
 	fields AttemptFields
 	eager  bool
+	length int // of the array: a power of two above the page size
 }
 
 var projections sync.Map // projectionKey -> *projection
 
 var transcriptEntries = reflect.TypeFor[[]TranscriptEntry]()
 
-func projectionOf(f AttemptFields, eager bool) *projection {
-	key := projectionKey{f, eager}
+// projectionOf returns the projection of the fields f for pages of at most
+// most attempts.
+func projectionOf(f AttemptFields, eager bool, most int) *projection {
+	length := 1 // a power of two, so that few array types are made
+	for length <= most {
+		length *= 2
+	}
+	key := projectionKey{f, eager, length}
 	if p, ok := projections.Load(key); ok {
 		return p.(*projection)
 	}
@@ -118,7 +130,8 @@ func projectionOf(f AttemptFields, eager bool) *projection {
 	}
 	elem := reflect.StructOf(fields)
 	// A pointer tells a missing or null "calls" from an empty list.
-	p.page = reflect.StructOf([]reflect.StructField{{Name: "Calls", Type: reflect.PointerTo(reflect.SliceOf(elem)), Tag: `json:"calls"`}})
+	list := reflect.PointerTo(reflect.ArrayOf(length, reflect.PointerTo(elem)))
+	p.page = reflect.StructOf([]reflect.StructField{{Name: "Calls", Type: list, Tag: `json:"calls"`}})
 	actual, _ := projections.LoadOrStore(key, p)
 	return actual.(*projection)
 }
@@ -129,24 +142,29 @@ func projectionOf(f AttemptFields, eager bool) *projection {
 // json.Unmarshaler hooks. Transcripts, when asked for, are decoded in the
 // same pass; a transcript that cannot be decoded then costs its attempt's
 // transcript only: the page is read again with each transcript decoded on
-// its own. A body without a "calls" array is an error, never an empty page.
+// its own. A body without a "calls" array is an error, never an empty
+// page, and so is one with more than most attempts (nulls at the end of the
+// array are not attempts).
 //
 // BenchmarkDecodeListPage, CPU time per 227 KB page: 0.83 ms whole, 0.40 ms
 // without transcripts, 0.16 ms for the ids, 0.25 ms for four fields. Kept
 // out by measurement: a reflection-free decoder for whole pages (0.76 ms,
 // 8% better) and transcripts decoded on first use (0.76 ms without reading
 // them, but 1.79 ms read: the projection without transcripts does better).
-func decodeListPage(data []byte, f AttemptFields) ([]CallAttempt, error) {
-	calls, err := decodeProjected(data, projectionOf(f, true))
-	if err != nil && f&fieldTranscript != 0 {
-		if alone, errAlone := decodeProjected(data, projectionOf(f, false)); errAlone == nil {
+func decodeListPage(data []byte, f AttemptFields, most int) ([]CallAttempt, error) {
+	calls, err := decodeProjected(data, projectionOf(f, true, most), most)
+	if err != nil && f&fieldTranscript != 0 && !errors.Is(err, errTooManyAttempts) {
+		if alone, errAlone := decodeProjected(data, projectionOf(f, false, most), most); errAlone == nil {
 			return alone, nil
 		}
 	}
 	return calls, err
 }
 
-func decodeProjected(data []byte, p *projection) ([]CallAttempt, error) {
+// errTooManyAttempts is a page holding more attempts than asked for.
+var errTooManyAttempts = errors.New("more attempts than the page size")
+
+func decodeProjected(data []byte, p *projection, most int) ([]CallAttempt, error) {
 	body := reflect.New(p.page)
 	if err := decodeJSON(data, body.Interface()); err != nil {
 		return nil, err
@@ -156,9 +174,21 @@ func decodeProjected(data []byte, p *projection) ([]CallAttempt, error) {
 		return nil, fmt.Errorf(`no "calls" array in body`)
 	}
 	list = list.Elem()
-	out := make([]CallAttempt, list.Len())
+	n := list.Len()
+	for n > 0 && list.Index(n-1).IsNil() {
+		n--
+	}
+	if n > most {
+		return nil, fmt.Errorf("%w (%d)", errTooManyAttempts, most)
+	}
+	out := make([]CallAttempt, n)
 	for i := range out {
-		src, dst := list.Index(i), reflect.ValueOf(&out[i]).Elem()
+		src := list.Index(i)
+		if src.IsNil() {
+			continue // null in the middle: a zero attempt, as before
+		}
+		src = src.Elem()
+		dst := reflect.ValueOf(&out[i]).Elem()
 		for j, k := range p.fields {
 			if j == p.transcript {
 				if turns := src.Field(j).Interface().([]TranscriptEntry); turns != nil {

@@ -17,7 +17,7 @@ import (
 func TestProjectedPagesHoldTheirFieldsAlone(t *testing.T) {
 	t.Parallel()
 	payload := listPagePayload(t, 20, 3)
-	whole, err := decodeListPage(payload, everyAttemptField)
+	whole, err := decodeListPage(payload, everyAttemptField, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestProjectedPagesHoldTheirFieldsAlone(t *testing.T) {
 		AttemptFieldsOf("answered_at", "ended_at", "structured_output"),
 		everyAttemptField &^ fieldTranscript,
 	} {
-		got, err := decodeListPage(payload, f)
+		got, err := decodeListPage(payload, f, 100)
 		if err != nil || len(got) != len(whole) {
 			t.Fatalf("%x: %d attempts, %v", f, len(got), err)
 		}
@@ -150,9 +150,9 @@ func TestDecodedPagesKeepNothingOfTheBody(t *testing.T) {
 		return out
 	}
 	for name, decode := range map[string]func([]byte) ([]CallAttempt, error){
-		"whole": func(b []byte) ([]CallAttempt, error) { return decodeListPage(b, everyAttemptField) },
+		"whole": func(b []byte) ([]CallAttempt, error) { return decodeListPage(b, everyAttemptField, 100) },
 		"projected": func(b []byte) ([]CallAttempt, error) {
-			return decodeListPage(b, everyAttemptField&^fieldTranscript)
+			return decodeListPage(b, everyAttemptField&^fieldTranscript, 100)
 		},
 		"order": func(b []byte) ([]CallAttempt, error) {
 			o, err := decodeCallOrder(b)

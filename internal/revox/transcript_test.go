@@ -22,7 +22,7 @@ const pageWithOneBadTranscript = `{"calls": [
 func TestATranscriptThatCannotBeDecodedCostsOnlyItself(t *testing.T) {
 	t.Parallel()
 	t.Run("in a list page", func(t *testing.T) {
-		calls, err := decodeListPage([]byte(pageWithOneBadTranscript), everyAttemptField)
+		calls, err := decodeListPage([]byte(pageWithOneBadTranscript), everyAttemptField, 100)
 		if err != nil {
 			t.Fatalf("the page failed: %v", err)
 		}
@@ -38,7 +38,7 @@ func TestATranscriptThatCannotBeDecodedCostsOnlyItself(t *testing.T) {
 		checkBadTranscriptPage(t, o.CallAttempts)
 	})
 	t.Run("a page that is not JSON still fails", func(t *testing.T) {
-		if _, err := decodeListPage([]byte(`{"calls": [{"id": "a1", "transcript": [}`), everyAttemptField); err == nil {
+		if _, err := decodeListPage([]byte(`{"calls": [{"id": "a1", "transcript": [}`), everyAttemptField, 100); err == nil {
 			t.Fatal("a malformed page decoded")
 		}
 	})
