@@ -162,6 +162,13 @@ func WithCredential(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, credentialKey{}, key)
 }
 
+// CredentialFrom is the caller's credential ctx carries (forward auth), ""
+// when requests use the client's own key.
+func CredentialFrom(ctx context.Context) string {
+	k, _ := ctx.Value(credentialKey{}).(string)
+	return k
+}
+
 type ctxKey struct{}
 
 // Middleware gives every HTTP request its own Loaders. The list lengths
@@ -171,8 +178,7 @@ func Middleware(up Upstream, concurrency int) func(http.Handler) http.Handler {
 	lengths := paging.NewLengths(paging.DefaultLengthsTTL, paging.DefaultLengthsEntries)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			cred, _ := r.Context().Value(credentialKey{}).(string)
-			l := New(up, concurrency, cred)
+			l := New(up, concurrency, CredentialFrom(r.Context()))
 			l.lengths, l.scope = lengths, scopeOf(r)
 			ctx := context.WithValue(r.Context(), ctxKey{}, l)
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -45,9 +45,9 @@ type Client struct {
 	base      string // scheme://host/path without a trailing slash
 	apiKey    string
 	firstPage int
-	layers    doer       // outermost first
-	transport *transport // the bottom layer, for readiness probes
-	breaker   *breaker   // nil when disabled
+	layers    stack
+	transport *transport // the bottom layer, for readiness probes and writes
+	backoff   backoff    // of writes' retries
 	probe     probeCache
 }
 
@@ -168,8 +168,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 		s.observer = nopObserver{}
 	}
 	t := &transport{http: &h, userAgent: s.userAgent, maxBody: s.maxBody, observer: s.observer}
-	layers, b := chain(s, t)
-	return &Client{base: u.String(), apiKey: apiKey, firstPage: s.firstPage, layers: layers, transport: t, breaker: b}, nil
+	return &Client{base: u.String(), apiKey: apiKey, firstPage: s.firstPage, layers: chain(s, t), transport: t, backoff: s.backoff}, nil
 }
 
 // Observer receives the client's events, for metrics. Calls come from many
@@ -234,7 +233,7 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 		q.Add("statuses", string(s))
 	}
 	fields := opts.Fields.normal()
-	v, err := c.layers.Do(ctx, &request{
+	v, err := c.layers.reads.Do(ctx, &request{
 		Endpoint:   "list_calls",
 		Path:       "/call",
 		URL:        c.base + "/call?" + q.Encode(),
@@ -263,7 +262,7 @@ func (c *Client) GetCall(ctx context.Context, id string, opts GetCallOptions) (*
 		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
 	}
 	path := "/call/" + url.PathEscape(id)
-	v, err := c.layers.Do(ctx, &request{
+	v, err := c.layers.reads.Do(ctx, &request{
 		Endpoint:   "get_call",
 		Path:       path,
 		URL:        c.base + path,
@@ -277,7 +276,7 @@ func (c *Client) GetCall(ctx context.Context, id string, opts GetCallOptions) (*
 }
 
 // BreakerOpen reports whether the breaker is holding requests back.
-func (c *Client) BreakerOpen() bool { return c.breaker.open() }
+func (c *Client) BreakerOpen() bool { return c.layers.breaker.open() }
 
 // probeCache remembers the last readiness probe, so that frequent probes
 // from an orchestrator cost the upstream at most one request per interval.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,9 +44,20 @@ type doer interface {
 	Do(ctx context.Context, req *request) (any, error)
 }
 
-// chain composes the layers, outermost first, around the HTTP doer: the one
-// place the client's resilience is assembled. A request crosses them in
-// this order:
+// stack is the client's layers, composed by chain.
+type stack struct {
+	// reads is every layer, outermost first.
+	reads doer
+	// fresh skips the cache and coalescing: a read right after a write
+	// must not be answered from before it.
+	fresh   doer
+	breaker *breaker // nil when disabled
+	cache   *cache   // nil when disabled
+}
+
+// chain composes the layers, outermost first, around the HTTP transport:
+// the one place the client's resilience is assembled. A read crosses them
+// in this order:
 //
 //	cache      answers from a recent identical request
 //	retries    retries failed attempts within this caller's budget and deadline
@@ -57,21 +69,24 @@ type doer interface {
 // Retries sit above coalescing so that every caller keeps its own retry
 // budget: one that joined an attempt that failed may try again though the
 // caller that started it has no retries left.
-func chain(s *settings, t *transport) (doer, *breaker) {
+func chain(s *settings, t *transport) stack {
+	var st stack
 	var d doer = t
-	var b *breaker
 	if s.breakerThreshold > 0 {
-		b = newBreaker(d, s.breakerThreshold, s.breakerOpenFor, s.observer)
-		d = b
+		st.breaker = newBreaker(d, s.breakerThreshold, s.breakerOpenFor, s.observer)
+		d = st.breaker
 	}
 	d = &limiter{next: d, slots: make(chan struct{}, max(s.maxConcurrency, 1))}
+	st.fresh = &retrier{next: d, max: s.maxRetries, backoff: s.backoff, observer: s.observer}
 	d = newCoalescer(d)
 	d = &retrier{next: d, max: s.maxRetries, backoff: s.backoff, observer: s.observer}
 	if s.cacheTTL > 0 {
 		entries, _ := lru.New[string, cached](max(s.cacheEntries, 1))
-		d = &cache{next: d, ttl: s.cacheTTL, entries: entries}
+		st.cache = &cache{next: d, ttl: s.cacheTTL, entries: entries}
+		d = st.cache
 	}
-	return d, b
+	st.reads = d
+	return st
 }
 
 // cache keeps successful values for ttl, keyed by credential, URL and
@@ -81,6 +96,16 @@ type cache struct {
 	next    doer
 	ttl     time.Duration
 	entries *lru.Cache[string, cached]
+}
+
+// forget drops the entries of credential cred.
+func (c *cache) forget(cred string) {
+	prefix := cred + "\x00"
+	for _, k := range c.entries.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			c.entries.Remove(k)
+		}
+	}
 }
 
 type cached struct {

@@ -31,7 +31,7 @@ func (m memoryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // coalescerOf finds the coalescing layer of c.
 func coalescerOf(t *testing.T, c *Client) *coalescer {
 	t.Helper()
-	for d := c.layers; ; {
+	for d := c.layers.reads; ; {
 		switch l := d.(type) {
 		case *coalescer:
 			return l

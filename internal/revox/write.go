@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -105,7 +103,7 @@ func (c *Client) write(ctx context.Context, endpoint, path, cred string, body []
 	var last error
 	for n := range maxWriteAttempts {
 		if n > 0 {
-			wait := c.backoff(n, last)
+			wait := c.backoff.wait(n, last)
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 				return nil, last
 			}
@@ -146,6 +144,7 @@ func (c *Client) write(ctx context.Context, endpoint, path, cred string, body []
 // post makes one POST and reports whether the request was written whole to
 // a connection (after which the upstream may have acted).
 func (c *Client) post(ctx context.Context, endpoint, path, cred string, body []byte) (data []byte, written bool, err error) {
+	t := c.transport
 	start := time.Now()
 	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
@@ -158,39 +157,32 @@ func (c *Client) post(ctx context.Context, endpoint, path, cred string, body []b
 		return nil, false, fmt.Errorf("revox: POST %s: %w", path, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("User-Agent", t.userAgent)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if cred != "" {
 		req.Header.Set("Authorization", "Bearer "+cred)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := t.http.Do(req)
 	if err != nil {
-		c.observer.UpstreamRequest(endpoint, 0, time.Since(start))
+		t.observer.UpstreamRequest(endpoint, 0, time.Since(start))
 		return nil, wrote.Load(), transportError(ctx, http.MethodPost, path, err)
 	}
 	defer resp.Body.Close()
-	c.observer.UpstreamRequest(endpoint, resp.StatusCode, time.Since(start))
-	limited := io.LimitReader(resp.Body, c.maxBody+1)
+	t.observer.UpstreamRequest(endpoint, resp.StatusCode, time.Since(start))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, true, checkResponse(resp, limited, path, cred)
+		return nil, true, checkResponse(resp, resp.Body, path, cred)
 	}
-	data, err = io.ReadAll(limited)
-	if err == nil && int64(len(data)) > c.maxBody {
-		err = fmt.Errorf("body larger than %d bytes", c.maxBody)
+	// Bounded like reads: the buffer never grows past the limit.
+	data, over, err := readAtMost(resp.Body, nil, t.maxBody, resp.ContentLength)
+	if err == nil && over {
+		err = fmt.Errorf("body larger than %d bytes", t.maxBody)
 	}
 	if err != nil {
 		return nil, true, &OutcomeUnknownError{Method: http.MethodPost, Path: path, Err: err}
 	}
 	return data, true, nil
-}
-
-// CredentialFrom is the caller's credential ctx carries (forward auth), ""
-// when requests use the client's own key.
-func CredentialFrom(ctx context.Context) string {
-	k, _ := ctx.Value(credentialKey{}).(string)
-	return k
 }
 
 // GetCallFresh is GetCall read from the upstream itself: neither from the
@@ -204,8 +196,12 @@ func (c *Client) GetCallFresh(ctx context.Context, cred, id string) (*CallOrder,
 		cred = c.apiKey
 	}
 	path := "/call/" + url.PathEscape(id)
-	v, err := c.withRetries(ctx, "get_call", path, c.base+path, cred, func(data []byte) (any, error) {
-		return decodeCallOrder(data)
+	v, err := c.layers.fresh.Do(ctx, &request{
+		Endpoint:   "get_call",
+		Path:       path,
+		URL:        c.base + path,
+		Credential: cred,
+		Decode:     func(data []byte) (any, error) { return decodeCallOrder(data) },
 	})
 	if err != nil {
 		return nil, err
@@ -216,16 +212,8 @@ func (c *Client) GetCallFresh(ctx context.Context, cred, id string) (*CallOrder,
 // Forget drops the cached responses of cred (the client's own key when
 // empty): a write changed what they say.
 func (c *Client) Forget(cred string) {
-	if c.cache == nil {
+	if c.layers.cache == nil {
 		return
 	}
-	if cred == "" {
-		cred = c.apiKey
-	}
-	prefix := cred + "\x00"
-	for _, k := range c.cache.Keys() {
-		if strings.HasPrefix(k, prefix) {
-			c.cache.Remove(k)
-		}
-	}
+	c.layers.cache.forget(c.credential(cred))
 }
