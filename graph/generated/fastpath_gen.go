@@ -249,12 +249,15 @@ const (
 	fastCallAttemptEndedBy
 	fastCallAttemptEndedByRaw
 	fastCallAttemptStructuredOutput
+	fastCallAttemptHandledByAi
+	fastCallAttemptHandledByHuman
+	fastCallAttemptAssistantsUsed
 	fastCallAttemptTranscript
 	fastCallAttemptTranscriptLength
 )
 
 // fastCallAttemptKeys are the response keys of the fields of CallAttempt, by kind.
-var fastCallAttemptKeys = fastpath.FieldKeys("__typename", "id", "phoneNumber", "status", "statusRaw", "result", "resultRaw", "dialError", "dialErrorRaw", "startedAt", "answeredAt", "endedAt", "durationSeconds", "recordingUrl", "endReason", "endedBy", "endedByRaw", "structuredOutput", "transcript", "transcriptLength")
+var fastCallAttemptKeys = fastpath.FieldKeys("__typename", "id", "phoneNumber", "status", "statusRaw", "result", "resultRaw", "dialError", "dialErrorRaw", "startedAt", "answeredAt", "endedAt", "durationSeconds", "recordingUrl", "endReason", "endedBy", "endedByRaw", "structuredOutput", "handledByAi", "handledByHuman", "assistantsUsed", "transcript", "transcriptLength")
 
 // fastPlanCallAttempt is the plan of sel in this operation, compiled on first
 // use; nil when the fast path is off or sel has none.
@@ -319,6 +322,13 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 			pf.Kind = fastCallAttemptEndedByRaw
 		case "structuredOutput":
 			pf.Kind = fastCallAttemptStructuredOutput
+		case "handledByAi":
+			pf.Kind = fastCallAttemptHandledByAi
+		case "handledByHuman":
+			pf.Kind = fastCallAttemptHandledByHuman
+		case "assistantsUsed":
+			pf.Kind = fastCallAttemptAssistantsUsed
+			pf.Fallback, pf.Collected = true, f
 		case "transcript":
 			pf.Kind = fastCallAttemptTranscript
 			args, err := ec.field_CallAttempt_transcript_args(ctx, f.ArgumentMap(ec.Variables))
@@ -404,6 +414,11 @@ func (ec *executionContext) fastFallbacksCallAttempt(ctx context.Context, p *fas
 		}
 		var m graphql.Marshaler
 		switch f.Kind {
+		case fastCallAttemptAssistantsUsed:
+			m = ec._CallAttempt_assistantsUsed(ctx, *f.Collected, obj)
+			if m == graphql.RequiredNull {
+				null = true
+			}
 		case fastCallAttemptTranscript:
 			m = ec._CallAttempt_transcript(ctx, *f.Collected, obj)
 			if m == graphql.RequiredNull {
@@ -485,6 +500,12 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 		case fastCallAttemptStructuredOutput:
 			v := obj.StructuredOutput
 			b = fastpath.AppendJSON(b, v)
+		case fastCallAttemptHandledByAi:
+			v := obj.HandledByAI
+			b = fastpath.AppendOpt(b, v, fastpath.AppendBoolean)
+		case fastCallAttemptHandledByHuman:
+			v := obj.HandledByHuman
+			b = fastpath.AppendOpt(b, v, fastpath.AppendBoolean)
 		case fastCallAttemptTranscript:
 			v := m.v1[m.r1] // checked
 			m.r1++

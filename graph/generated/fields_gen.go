@@ -32,6 +32,9 @@ var CallAttemptUpstreamFields = map[string]revox.AttemptFields{
 	"endedBy":          revox.AttemptFieldsOf("ended_by"),
 	"endedByRaw":       revox.AttemptFieldsOf("ended_by"),
 	"structuredOutput": revox.AttemptFieldsOf("structured_output"),
+	"handledByAi":      revox.AttemptFieldsOf("handled_by_ai"),
+	"handledByHuman":   revox.AttemptFieldsOf("handled_by_human"),
+	"assistantsUsed":   revox.AttemptFieldsOf("assistants_used"),
 	"transcript":       revox.AttemptFieldsOf("transcript"),
 	"transcriptLength": revox.AttemptFieldsOf("transcript"),
 }
