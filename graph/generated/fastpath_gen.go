@@ -328,7 +328,6 @@ func (ec *executionContext) fastCompileCallAttempt(ctx context.Context, sel ast.
 			pf.Kind = fastCallAttemptHandledByHuman
 		case "assistantsUsed":
 			pf.Kind = fastCallAttemptAssistantsUsed
-			pf.Fallback, pf.Collected = true, f
 		case "transcript":
 			pf.Kind = fastCallAttemptTranscript
 			args, err := ec.field_CallAttempt_transcript_args(ctx, f.ArgumentMap(ec.Variables))
@@ -414,11 +413,6 @@ func (ec *executionContext) fastFallbacksCallAttempt(ctx context.Context, p *fas
 		}
 		var m graphql.Marshaler
 		switch f.Kind {
-		case fastCallAttemptAssistantsUsed:
-			m = ec._CallAttempt_assistantsUsed(ctx, *f.Collected, obj)
-			if m == graphql.RequiredNull {
-				null = true
-			}
 		case fastCallAttemptTranscript:
 			m = ec._CallAttempt_transcript(ctx, *f.Collected, obj)
 			if m == graphql.RequiredNull {
@@ -506,6 +500,20 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 		case fastCallAttemptHandledByHuman:
 			v := obj.HandledByHuman
 			b = fastpath.AppendOpt(b, v, fastpath.AppendBoolean)
+		case fastCallAttemptAssistantsUsed:
+			v := obj.AssistantsUsed
+			if v == nil {
+				b = fastpath.AppendNull(b)
+				break
+			}
+			b = append(b, '[')
+			for j, e := range v {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = fastpath.AppendString(b, e)
+			}
+			b = append(b, ']')
 		case fastCallAttemptTranscript:
 			v := m.v1[m.r1] // checked
 			m.r1++

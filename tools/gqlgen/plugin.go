@@ -337,8 +337,13 @@ func (p *fastPathPlugin) listWriter(m *model, byName map[string]*fpType, f *code
 	ref := f.TypeReference
 	gql := ref.GQL
 	nt := byName[ref.Definition.Name]
+	if nt == nil && gql.Elem.Elem == nil && (ref.Definition.Name == "String" || ref.Definition.Name == "ID") {
+		if sl, ok := ref.GO.(*types.Slice); ok && types.Identical(sl.Elem(), types.Typ[types.String]) {
+			return stringListWriter(gql.NonNull), ""
+		}
+	}
 	if nt == nil || gql.Elem.Elem != nil {
-		return "", "the fast path writes lists of fast path types only"
+		return "", "the fast path writes lists of fast path types and of strings only"
 	}
 	sl, ok := ref.GO.(*types.Slice)
 	if !ok {
@@ -377,6 +382,16 @@ func (p *fastPathPlugin) listWriter(m *model, byName map[string]*fpType, f *code
 	}
 	w += "b = ec.fastAppend" + nt.name + "(b, f.Sub, " + elem + ", nil, m)\n}\nb = append(b, ']')\n"
 	return w, ""
+}
+
+// stringListWriter writes a []string bound to [String!] or [ID!]: a nil
+// slice is null when the list is nullable, [] otherwise, as gqlgen writes them.
+func stringListWriter(nonNull bool) string {
+	w := ""
+	if !nonNull {
+		w = "if v == nil {\n\tb = fastpath.AppendNull(b)\n\tbreak\n}\n"
+	}
+	return w + "b = append(b, '[')\nfor j, e := range v {\nif j > 0 {\n\tb = append(b, ',')\n}\nb = fastpath.AppendString(b, e)\n}\nb = append(b, ']')\n"
 }
 
 // checkValue makes c the check of the field's value v.
