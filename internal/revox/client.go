@@ -55,6 +55,7 @@ type Client struct {
 	cacheTTL         time.Duration
 	cacheEntries     int
 	cache            *expirable.LRU[string, any]
+	shared           SharedCache
 	observer         Observer
 	flightMu         sync.Mutex
 	flights          map[string]*flight

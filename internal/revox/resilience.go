@@ -1,6 +1,7 @@
 package revox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -75,6 +76,24 @@ func WithCache(ttl time.Duration, entries int) Option {
 	return func(c *Client) { c.cacheTTL, c.cacheEntries = ttl, entries }
 }
 
+// SharedCache keeps upstream response bodies where the gateway's other
+// replicas find them (redisstore.ResponseCache). The client's in-memory
+// cache stays in front of it; an implementation that cannot answer reports
+// a miss and counts its own failures.
+type SharedCache interface {
+	// Get returns the body stored under key, and false on a miss.
+	Get(ctx context.Context, key string) ([]byte, bool)
+	// Set stores body under key for ttl.
+	Set(ctx context.Context, key string, body []byte, ttl time.Duration)
+}
+
+// WithSharedCache shares cached responses through s, under the same TTL as
+// WithCache (which must be on for it to take effect). Keys hold the
+// credential: s must hash them before storing. Coalescing stays per
+// replica: concurrent identical requests on one replica share one upstream
+// request, and the replicas share its result once it is stored.
+func WithSharedCache(s SharedCache) Option { return func(c *Client) { c.shared = s } }
+
 // WithObserver sets the receiver of the client's events.
 func WithObserver(o Observer) Option { return func(c *Client) { c.observer = o } }
 
@@ -117,6 +136,8 @@ func (c *Client) setupResilience() {
 	}
 	if c.cacheTTL > 0 {
 		c.cache = expirable.NewLRU[string, any](max(c.cacheEntries, 1), nil, c.cacheTTL)
+	} else {
+		c.shared = nil
 	}
 	c.flights = map[string]*flight{}
 }
@@ -190,8 +211,30 @@ func (c *Client) fetch(ctx context.Context, endpoint, path, target, variant stri
 			return v, nil
 		}
 	}
+	if c.shared != nil {
+		if body, ok := c.shared.Get(ctx, key); ok {
+			if v, err := decode(body); err == nil {
+				c.cache.Add(key, v)
+				return v, nil
+			}
+		}
+	}
 	v, err := c.coalesce(ctx, key, path, func(fctx context.Context) (any, error) {
-		return c.withRetries(fctx, endpoint, path, target, cred, decode)
+		if c.shared == nil {
+			return c.withRetries(fctx, endpoint, path, target, cred, decode)
+		}
+		var raw []byte
+		v, err := c.withRetries(fctx, endpoint, path, target, cred, func(data []byte) (any, error) {
+			v, err := decode(data)
+			if err == nil {
+				raw = bytes.Clone(data)
+			}
+			return v, err
+		})
+		if err == nil && raw != nil {
+			c.shared.Set(fctx, key, raw, c.cacheTTL)
+		}
+		return v, err
 	})
 	if err == nil && c.cache != nil {
 		c.cache.Add(key, v)
