@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/redisstore"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 )
@@ -52,6 +53,12 @@ type config struct {
 	MetricsAddr     string
 	ShutdownGrace   time.Duration
 	RequestTimeout  time.Duration
+
+	// RedisURL, when set, shares state between replicas (REDIS_URL);
+	// RedisPrefix starts every key, RedisTimeout bounds every call.
+	RedisURL     string
+	RedisPrefix  string
+	RedisTimeout time.Duration
 
 	// SandboxTimeScale speeds up the life of orders placed on the sandbox
 	// (SANDBOX_TIME_SCALE, default 1: real time).
@@ -136,6 +143,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		QueryCacheSize:      integer("QUERY_CACHE_SIZE", gateway.DefaultQueryCacheSize, 1, 1<<20),
 		LogLevel:            str("LOG_LEVEL", "info"),
 		LogFormat:           str("LOG_FORMAT", "json"),
+		RedisURL:            strings.TrimSpace(getenv("REDIS_URL")),
+		RedisPrefix:         str("REDIS_PREFIX", redisstore.DefaultPrefix),
+		RedisTimeout:        duration("REDIS_TIMEOUT", redisstore.DefaultTimeout),
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, "REDIS_URL: want redis://[:password@]host:port/db or rediss:// for TLS")
 	}
 	c.UpstreamPageSize = integer("REVOX_PAGE_SIZE", c.MaxPageSize, 1, 1000)
 	if v := getenv("CACHE_TTL"); v != "" {

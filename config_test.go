@@ -47,14 +47,19 @@ func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
 		"REVOX_FIRST_PAGE": "2",
 		"MAX_IN_FLIGHT":    "0",
 		"METRICS_ADDR":     "9090",
+		"REDIS_URL":        "http://:secret@cache:6379",
+		"REDIS_TIMEOUT":    "0",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT", "METRICS_ADDR"} {
+	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT", "METRICS_ADDR", "REDIS_URL", "REDIS_TIMEOUT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("the error shows REDIS_URL's password: %v", err)
 	}
 	if _, err := loadConfig(env(map[string]string{"AUTH_MODE": "forward", "REVOX_API_KEY": "sk_x"})); err == nil {
 		t.Fatal("forward mode with a server key should be refused")

@@ -123,24 +123,58 @@ func forwardCredential(next http.Handler) http.Handler {
 // maxRateLimitedClients bounds the per-client limiters kept in memory.
 const maxRateLimitedClients = 10000
 
-// rateLimit allows each client (by remote IP) rps requests per second with
-// the given burst, answering 429 with Retry-After beyond that.
-func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
-	limiters := expirable.NewLRU[string, *rate.Limiter](maxRateLimitedClients, nil, 10*time.Minute)
+// RateLimiter decides whether a client may make one more request: the
+// replica's own (NewLocalRateLimiter, the default) or one shared by the
+// replicas (redisstore.RateLimiter).
+type RateLimiter interface {
+	// Allow reports whether client may proceed and, when not, how long
+	// until it may.
+	Allow(ctx context.Context, client string) (bool, time.Duration)
+}
+
+// LocalRateLimiter is a token bucket per client in this process's memory,
+// for the most recent maxRateLimitedClients clients.
+type LocalRateLimiter struct {
+	rps      float64
+	burst    int
+	limiters *expirable.LRU[string, *rate.Limiter]
+}
+
+// NewLocalRateLimiter allows rps requests per second per client with the
+// given burst.
+func NewLocalRateLimiter(rps float64, burst int) *LocalRateLimiter {
+	return &LocalRateLimiter{
+		rps:      rps,
+		burst:    burst,
+		limiters: expirable.NewLRU[string, *rate.Limiter](maxRateLimitedClients, nil, 10*time.Minute),
+	}
+}
+
+// Allow implements RateLimiter.
+func (l *LocalRateLimiter) Allow(_ context.Context, client string) (bool, time.Duration) {
+	lim, ok := l.limiters.Get(client)
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(l.rps), l.burst)
+		l.limiters.Add(client, lim)
+	}
+	res := lim.Reserve()
+	if delay := res.Delay(); delay > 0 {
+		res.Cancel()
+		return false, delay
+	}
+	return true, 0
+}
+
+// rateLimit lets each client (by remote IP) through as limiter allows,
+// answering 429 with Retry-After beyond that.
+func rateLimit(limiter RateLimiter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			client = r.RemoteAddr
 		}
-		lim, ok := limiters.Get(client)
-		if !ok {
-			lim = rate.NewLimiter(rate.Limit(rps), burst)
-			limiters.Add(client, lim)
-		}
-		res := lim.Reserve()
-		if delay := res.Delay(); delay > 0 {
-			res.Cancel()
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
+		if ok, delay := limiter.Allow(r.Context(), client); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(delay.Seconds())), 1)))
 			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
@@ -174,20 +208,32 @@ type ReadinessChecker interface {
 	Ready(ctx context.Context) error
 }
 
-// readyz answers 200 while the upstream can serve and 503 otherwise.
-func readyz(check ReadinessChecker) http.HandlerFunc {
+// StatusReporter reports the state of a dependency the gateway can serve
+// without ("up" or "down"), shown by /readyz.
+type StatusReporter interface {
+	Status() string
+}
+
+// readyz answers 200 while the upstream can serve and 503 otherwise. Redis,
+// when configured, is reported but never makes the gateway unready: reads
+// do not need it.
+func readyz(check ReadinessChecker, redis StatusReporter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		extra := ""
+		if redis != nil {
+			extra = `,"redis":"` + redis.Status() + `"`
+		}
 		if err := check.Ready(r.Context()); err != nil {
 			reason := "upstream unreachable"
 			if errors.Is(err, revox.ErrCircuitOpen) {
 				reason = "circuit breaker open"
 			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"` + reason + `"}`))
+			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"` + reason + `"` + extra + `}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"status":"ready"}`))
+		_, _ = w.Write([]byte(`{"status":"ready"` + extra + `}`))
 	}
 }
