@@ -43,7 +43,7 @@ func newCluster(t *testing.T, rps float64, burst int) *cluster {
 	t.Cleanup(up.Close)
 	prefix := "cluster" + string(rune('a'+clusterPrefixes.Add(1)%26)) + ":"
 	for range 3 {
-		conn, err := redisstore.Open(redisstore.Options{URL: c.redis.URL(), Prefix: prefix, Timeout: 200 * time.Millisecond, Logger: quietLogger()})
+		conn, err := redisstore.Open(redisstore.Options{URL: c.redis.URL(), Prefix: prefix, Timeout: time.Second, Logger: quietLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +268,7 @@ func TestReplicasRideOutARedisOutage(t *testing.T) {
 	})
 
 	t.Run("when Redis returns keyed createCall works again within seconds, without restart", func(t *testing.T) {
-		c.redis.Restart()
+		c.redis.MustRestart(t)
 		deadline := time.Now().Add(5 * time.Second)
 		for _, rep := range c.replicas {
 			for {

@@ -61,7 +61,7 @@ func open(t *testing.T, srv *redistest.Server, prefix string) fixture {
 	conn, err := redisstore.Open(redisstore.Options{
 		URL:        srv.URL(),
 		Prefix:     prefix,
-		Timeout:    200 * time.Millisecond,
+		Timeout:    time.Second,
 		Logger:     slog.New(slog.NewTextHandler(f.logs, nil)),
 		Registerer: f.reg,
 	})

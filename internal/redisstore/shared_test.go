@@ -101,7 +101,7 @@ func TestAPQCache(t *testing.T) {
 	})
 
 	t.Run("when Redis returns the replicas share again within seconds", func(t *testing.T) {
-		srv.Restart()
+		srv.MustRestart(t)
 		waitFor(t, "both replicas see Redis up", func() bool { return a.conn.Up() && b.conn.Up() })
 		if upGauge(a) != 1 {
 			t.Fatalf("revoxgw_redis_up = %v", upGauge(a))
@@ -155,7 +155,7 @@ func TestResponseCache(t *testing.T) {
 
 	t.Run("while Redis is down a read is a counted miss", func(t *testing.T) {
 		srv.Kill()
-		defer srv.Restart()
+		defer srv.MustRestart(t)
 		if _, ok := cb.Get(ctx, key); ok {
 			t.Fatal("a hit from a dead Redis")
 		}
@@ -216,7 +216,7 @@ func TestRateLimiter(t *testing.T) {
 
 	t.Run("while Redis is down the replica's own limiter decides", func(t *testing.T) {
 		srv.Kill()
-		defer srv.Restart()
+		defer srv.MustRestart(t)
 		for range 10 {
 			limiters[0].Allow(ctx, "203.0.113.7")
 		}

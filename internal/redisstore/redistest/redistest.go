@@ -4,6 +4,7 @@ package redistest
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,9 +15,8 @@ import (
 	"time"
 )
 
-// Server is one redis-server process a test controls.
+// Server is one redis-server process a test or a benchmark controls.
 type Server struct {
-	t    testing.TB
 	bin  string
 	dir  string
 	port int
@@ -25,28 +25,40 @@ type Server struct {
 	cmd *exec.Cmd
 }
 
-// Start starts redis-server and stops it when the test ends. Without the
-// binary the test is skipped, unless REQUIRE_REDIS is set (as CI sets it),
-// when it fails.
+// Start starts redis-server for a test and stops it when the test ends.
+// Without the binary the test is skipped, unless REQUIRE_REDIS is set (as
+// CI sets it), when it fails.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("REQUIRE_REDIS") != "" {
 			t.Fatalf("REQUIRE_REDIS is set but redis-server is not installed: %v", err)
 		}
 		t.Skip("redis-server not installed (apt-get install --no-install-recommends redis-server); set REQUIRE_REDIS=1 to fail instead")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Launch(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port}
-	s.Restart()
 	t.Cleanup(s.Kill)
 	return s
+}
+
+// Launch starts redis-server on a free loopback port with dir as its
+// working directory; the caller Kills it.
+func Launch(dir string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &Server{bin: bin, dir: dir, port: port}
+	return s, s.Restart()
 }
 
 // Addr is host:port.
@@ -70,29 +82,19 @@ func (s *Server) Kill() {
 
 // Restart starts the server again on the same port, empty, and waits until
 // it accepts connections.
-func (s *Server) Restart() {
-	s.t.Helper()
+func (s *Server) Restart() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		s.t.Fatal("redistest: Restart while running")
+		return errors.New("redistest: Restart while running")
 	}
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--dir", s.dir, "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--loglevel", "warning")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("redistest: %v", err)
+		return fmt.Errorf("redistest: %w", err)
 	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-		}
-	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond)
@@ -106,13 +108,13 @@ func (s *Server) Restart() {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			s.t.Fatalf("redistest: redis-server on %s did not answer within 10s", s.Addr())
+			return fmt.Errorf("redistest: redis-server on %s did not answer within 10s", s.Addr())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.cmd = cmd
+	return nil
 }
-
 func ping(c net.Conn) bool {
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	if _, err := fmt.Fprint(c, "PING\r\n"); err != nil {
@@ -120,4 +122,12 @@ func ping(c net.Conn) bool {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && line == "+PONG\r\n"
+}
+
+// MustRestart restarts s, failing t when it cannot.
+func (s *Server) MustRestart(t testing.TB) {
+	t.Helper()
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
 }
