@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,12 +96,16 @@ func run(d time.Duration, rounds, clients, pageSize int, cacheTTL time.Duration,
 	}
 
 	fmt.Printf("Full-field page (pageSize %d), %d clients in all, CACHE_TTL=%v, %d × %v, median round; same process, same run:\n\n", pageSize, clients, cacheTTL, rounds, d)
-	fmt.Println("| Replicas | req/s | p50 | p99 | errors | x(1 replica) |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| Replicas | req/s | each round | p50 | p99 | errors | x(1 replica) |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	base := median(results[0]).PerSecond
 	for i, sc := range scenarios {
 		m := median(results[i])
-		fmt.Printf("| %s | %.0f | %v | %v | %d | %.2fx |\n", sc.name, m.PerSecond, m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond), m.Errors, m.PerSecond/base)
+		var each []string
+		for _, r := range results[i] {
+			each = append(each, fmt.Sprintf("%.0f", r.PerSecond))
+		}
+		fmt.Printf("| %s | %.0f | %s | %v | %v | %d | %.2fx |\n", sc.name, m.PerSecond, strings.Join(each, " / "), m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond), m.Errors, m.PerSecond/base)
 	}
 	fmt.Println()
 	return cacheLatency(up.URL, rs.URL(), pageSize, cacheTTL, samples, quiet)
