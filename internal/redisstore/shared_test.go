@@ -2,6 +2,9 @@ package redisstore_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -226,5 +229,55 @@ func TestRateLimiter(t *testing.T) {
 		if n := fallbacks(fixtures[0], redisstore.ComponentRateLimit); n != 10 {
 			t.Fatalf("fallbacks{rate_limit} = %v, want 10", n)
 		}
+	})
+}
+
+func TestSlowRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	f := open(t, srv, "")
+	conn, err := redisstore.Open(redisstore.Options{URL: srv.URL(), Prefix: f.prefix, Timeout: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	apq := redisstore.NewAPQCache(conn, lru.New[string](10), time.Minute)
+	ctx := t.Context()
+	apq.Add(ctx, "before", "{ a }")
+
+	t.Run("a Redis that hangs costs one timeout, then nothing until it answers again", func(t *testing.T) {
+		if err := srv.Pause(); err != nil {
+			t.Fatal(err)
+		}
+		resumed := false
+		defer func() {
+			if !resumed {
+				_ = srv.Resume()
+			}
+		}()
+		start := time.Now()
+		if _, ok := apq.Get(ctx, "unknown-1"); ok {
+			t.Fatal("found")
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Fatalf("the first call during the hang took %v, want about the 100ms timeout", d)
+		}
+		if conn.Up() {
+			t.Fatal("a call over the timeout did not mark Redis down")
+		}
+		start = time.Now()
+		for i := range 50 {
+			apq.Get(ctx, "unknown-"+strconv.Itoa(i))
+		}
+		if d := time.Since(start); d > 50*time.Millisecond {
+			t.Fatalf("50 calls while Redis is known down took %v: they should not wait on it", d)
+		}
+		if q, ok := apq.Get(ctx, "before"); !ok || q != "{ a }" {
+			t.Fatal("the replica's own copy is lost")
+		}
+		if err := srv.Resume(); err != nil {
+			t.Fatal(err)
+		}
+		resumed = true
+		waitFor(t, "Redis up again after it answers", conn.Up)
 	})
 }
