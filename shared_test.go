@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/revox-graphql/gateway/internal/redisstore/redistest"
@@ -53,12 +54,18 @@ func TestOpenShared(t *testing.T) {
 		}
 	})
 	t.Run("a REDIS_URL Redis cannot parse is refused at startup", func(t *testing.T) {
-		cfg, err := loadConfig(env(map[string]string{"REDIS_URL": "redis://host:notaport/0"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := openShared(cfg, logger, telemetry.New()); err == nil {
-			t.Fatal("no error")
+		for _, url := range []string{"redis://:secret@host:notaport/0", "redis://:secret@host:6379/notadb", "rediss://user:secret@host:6379/0?dial_timeout=x"} {
+			cfg, err := loadConfig(env(map[string]string{"REDIS_URL": url}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = openShared(cfg, logger, telemetry.New())
+			if err == nil {
+				t.Fatalf("%s: no error", url)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatalf("the error shows the password: %v", err)
+			}
 		}
 	})
 }

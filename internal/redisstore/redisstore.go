@@ -26,6 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Defaults of Options.
@@ -99,9 +100,14 @@ func Open(opts Options) (*Conn, error) {
 	ro.WriteTimeout = opts.Timeout
 	ro.PoolTimeout = opts.Timeout
 	ro.ContextTimeoutEnabled = true
-	// A failed call falls back at once; retrying it would multiply the
-	// timeout a request pays while Redis is down.
+	// A failed call falls back at once; retrying it (or its dial) would
+	// multiply the timeout a request pays while Redis is down.
 	ro.MaxRetries = -1
+	ro.DialerRetries = 1
+	// No handshake for Redis Enterprise's maintenance notices: one round
+	// trip less per new connection.
+	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	quietClientLog.Do(func() { redis.SetLogger(clientLog{opts.Logger}) })
 	c := &Conn{
 		rdb:     redis.NewClient(ro),
 		prefix:  opts.Prefix,
@@ -134,6 +140,17 @@ func Open(opts Options) (*Conn, error) {
 	c.upGauge.Set(1)
 	go c.probe()
 	return c, nil
+}
+
+// quietClientLog routes go-redis's own log lines (one per failed dial, each
+// second of an outage) to the first Conn's logger at debug level: the outage
+// is told once, by markDown.
+var quietClientLog sync.Once
+
+type clientLog struct{ logger *slog.Logger }
+
+func (l clientLog) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // redactURLError keeps a password in REDIS_URL out of the error.
