@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ type config struct {
 	RedisURL     string
 	RedisPrefix  string
 	RedisTimeout time.Duration
+	// TrustedProxies name the load balancers whose X-Forwarded-For the
+	// rate limit believes (TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 
 	// SandboxTimeScale speeds up the life of orders placed on the sandbox
 	// (SANDBOX_TIME_SCALE, default 1: real time).
@@ -190,6 +194,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
 		}
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				errs = append(errs, fmt.Sprintf("TRUSTED_PROXIES: %q is neither an IP nor a CIDR prefix", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if c.MetricsAddr = strings.TrimSpace(getenv("METRICS_ADDR")); c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -68,6 +69,9 @@ type Config struct {
 	// RateLimiter applies RateLimitRPS; nil means NewLocalRateLimiter
 	// (redisstore.RateLimiter shares the limit between replicas).
 	RateLimiter RateLimiter
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the
+	// client the rate limit counts (TRUSTED_PROXIES); empty trusts none.
+	TrustedProxies []netip.Prefix
 	// Redis, when set, is reported by /readyz.
 	Redis StatusReporter
 	// MaxInFlight bounds the GraphQL requests served at once; beyond it
@@ -261,7 +265,7 @@ func protectQuery(cfg Config, next http.Handler) http.Handler {
 	// limit, so that refused requests take no slot.
 	h = limitInFlight(cfg.MaxInFlight, h)
 	if cfg.RateLimitRPS > 0 {
-		h = rateLimit(cfg.RateLimiter, h)
+		h = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, h)
 	}
 	return h
 }

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -165,21 +166,60 @@ func (l *LocalRateLimiter) Allow(_ context.Context, client string) (bool, time.D
 	return true, 0
 }
 
-// rateLimit lets each client (by remote IP) through as limiter allows,
-// answering 429 with Retry-After beyond that.
-func rateLimit(limiter RateLimiter, next http.Handler) http.Handler {
+// rateLimit lets each client (by IP, see clientIP) through as limiter
+// allows, answering 429 with Retry-After beyond that.
+func rateLimit(limiter RateLimiter, trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			client = r.RemoteAddr
-		}
-		if ok, delay := limiter.Allow(r.Context(), client); !ok {
+		if ok, delay := limiter.Allow(r.Context(), clientIP(r, trusted)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(delay.Seconds())), 1)))
 			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxForwardedHops bounds the X-Forwarded-For entries read.
+const maxForwardedHops = 16
+
+// clientIP is the address a request came from: the peer's, unless the peer
+// is a trusted proxy (TRUSTED_PROXIES: the load balancer in front of the
+// replicas), in which case X-Forwarded-For is read from the right, past
+// every trusted hop, to the first address a trusted proxy saw. Entries left
+// of it are the client's to invent, so they are never used; a malformed
+// entry stops the walk at the last address known good.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := peer
+	for i := len(hops) - 1; i >= 0 && i >= len(hops)-maxForwardedHops; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		client = addr.Unmap()
+		if !isTrusted(client, trusted) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	addr = addr.Unmap()
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // limitInFlight answers 503 with Retry-After when n requests are already
