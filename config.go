@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/redisstore"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 )
@@ -52,6 +54,15 @@ type config struct {
 	MetricsAddr     string
 	ShutdownGrace   time.Duration
 	RequestTimeout  time.Duration
+
+	// RedisURL, when set, shares state between replicas (REDIS_URL);
+	// RedisPrefix starts every key, RedisTimeout bounds every call.
+	RedisURL     string
+	RedisPrefix  string
+	RedisTimeout time.Duration
+	// TrustedProxies name the load balancers whose X-Forwarded-For the
+	// rate limit believes (TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 
 	// SandboxTimeScale speeds up the life of orders placed on the sandbox
 	// (SANDBOX_TIME_SCALE, default 1: real time).
@@ -136,6 +147,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		QueryCacheSize:      integer("QUERY_CACHE_SIZE", gateway.DefaultQueryCacheSize, 1, 1<<20),
 		LogLevel:            str("LOG_LEVEL", "info"),
 		LogFormat:           str("LOG_FORMAT", "json"),
+		RedisURL:            strings.TrimSpace(getenv("REDIS_URL")),
+		RedisPrefix:         str("REDIS_PREFIX", redisstore.DefaultPrefix),
+		RedisTimeout:        duration("REDIS_TIMEOUT", redisstore.DefaultTimeout),
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, "REDIS_URL: want redis://[:password@]host:port/db or rediss:// for TLS")
 	}
 	c.UpstreamPageSize = integer("REVOX_PAGE_SIZE", c.MaxPageSize, 1, 1000)
 	if v := getenv("CACHE_TTL"); v != "" {
@@ -177,6 +194,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
 		}
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				errs = append(errs, fmt.Sprintf("TRUSTED_PROXIES: %q is neither an IP nor a CIDR prefix", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if c.MetricsAddr = strings.TrimSpace(getenv("METRICS_ADDR")); c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {

@@ -47,14 +47,20 @@ func TestConfigReportsEveryBadValueAtOnce(t *testing.T) {
 		"REVOX_FIRST_PAGE": "2",
 		"MAX_IN_FLIGHT":    "0",
 		"METRICS_ADDR":     "9090",
+		"REDIS_URL":        "http://:secret@cache:6379",
+		"REDIS_TIMEOUT":    "0",
+		"TRUSTED_PROXIES":  "10.0.0.0/8, lb.internal",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT", "METRICS_ADDR"} {
+	for _, name := range []string{"REVOX_TIMEOUT", "PAGE_SIZE_MAX", "AUTH_MODE", "CACHE_TTL", "RATE_LIMIT_RPS", "INTROSPECTION", "REVOX_FIRST_PAGE", "MAX_IN_FLIGHT", "METRICS_ADDR", "REDIS_URL", "REDIS_TIMEOUT", "TRUSTED_PROXIES"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("the error shows REDIS_URL's password: %v", err)
 	}
 	if _, err := loadConfig(env(map[string]string{"AUTH_MODE": "forward", "REVOX_API_KEY": "sk_x"})); err == nil {
 		t.Fatal("forward mode with a server key should be refused")
@@ -103,5 +109,19 @@ func TestSandboxFaults(t *testing.T) {
 	}
 	if _, err := sandboxFaults(env(map[string]string{"SANDBOX_FAULT_HANG": "2"})); err == nil {
 		t.Fatal("a probability of 2 was accepted")
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5 ,fd00::/8"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.5/32 fd00::/8" {
+		t.Fatalf("TrustedProxies = %v", got)
 	}
 }

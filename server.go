@@ -113,7 +113,7 @@ func run(args []string) error {
 		}
 	}()
 	tel := telemetry.New()
-	client, err := revox.New(baseURL, apiKey,
+	clientOpts := []revox.Option{
 		revox.WithObserver(tel.Observer()),
 		revox.WithHTTPClient(&http.Client{Transport: tel.Transport(revox.NewTransport(cfg.MaxConcurrency))}),
 		revox.WithFirstPage(cfg.FirstPage),
@@ -123,7 +123,16 @@ func run(args []string) error {
 		revox.WithMaxConcurrency(cfg.MaxConcurrency),
 		revox.WithBreaker(cfg.BreakerThreshold, cfg.BreakerOpenFor),
 		revox.WithCache(cfg.CacheTTL, revox.DefaultCacheEntries),
-	)
+	}
+	shared, err := openShared(cfg, logger, tel)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
+	if shared.cache != nil {
+		clientOpts = append(clientOpts, revox.WithSharedCache(shared.cache))
+	}
+	client, err := revox.New(baseURL, apiKey, clientOpts...)
 	if err != nil {
 		return err
 	}
@@ -159,6 +168,10 @@ func run(args []string) error {
 		NoMetricsRoute:        cfg.MetricsAddr != "",
 		// Against the sandbox, writes dial no one.
 		AllowAnonymousWrites: cfg.Sandbox,
+		APQCache:             shared.apq,
+		RateLimiter:          shared.rateLimiter,
+		Idempotency:          shared.idempotency,
+		Redis:                shared.status,
 	})
 
 	srv := &http.Server{

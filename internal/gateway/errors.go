@@ -80,7 +80,7 @@ func classify(err error) (code, msg string, ext map[string]any) {
 		return CodeIdempotencyKeyReused, "this idempotency key was used before with a different input", nil
 	case errors.Is(err, idempotency.ErrOutcomeUnknown), errors.Is(err, revox.ErrOutcomeUnknown):
 		return CodeOutcomeUnknown, "the Revox API may or may not have placed this call: look the call up (its metadata carries the idempotency key as " + model.IdempotencyMetadataKey + ") before placing it again", nil
-	case errors.Is(err, idempotency.ErrStoreFull), errors.Is(err, idempotency.ErrLeaseLost):
+	case errors.Is(err, idempotency.ErrStoreFull), errors.Is(err, idempotency.ErrLeaseLost), errors.Is(err, idempotency.ErrStoreUnavailable):
 		return CodeIdempotencyUnavailable, "the gateway cannot record this idempotency key now; nothing was placed, try again later", nil
 	case errors.Is(err, errPanic):
 		return CodeInternal, "internal server error", nil

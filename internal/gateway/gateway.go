@@ -7,8 +7,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -55,12 +57,23 @@ type Config struct {
 	DisableIntrospection bool
 	// APQCacheSize is the number of automatic persisted queries kept.
 	APQCacheSize int
+	// APQCache keeps the automatic persisted queries; nil means an LRU of
+	// APQCacheSize in this process (redisstore.APQCache shares them).
+	APQCache graphql.Cache[string]
 	// DisableCSRFPrevention lets simple (preflight-free) requests through.
 	DisableCSRFPrevention bool
 	// RateLimitRPS limits requests per second per client IP; 0 is off.
 	RateLimitRPS float64
 	// RateLimitBurst is the burst allowed above RateLimitRPS (default 2×RPS).
 	RateLimitBurst int
+	// RateLimiter applies RateLimitRPS; nil means NewLocalRateLimiter
+	// (redisstore.RateLimiter shares the limit between replicas).
+	RateLimiter RateLimiter
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the
+	// client the rate limit counts (TRUSTED_PROXIES); empty trusts none.
+	TrustedProxies []netip.Prefix
+	// Redis, when set, is reported by /readyz.
+	Redis StatusReporter
 	// MaxInFlight bounds the GraphQL requests served at once; beyond it
 	// requests are refused with 503 OVERLOADED (default 1024).
 	MaxInFlight int
@@ -105,6 +118,10 @@ const (
 	DefaultRequestTimeout      = 30 * time.Second
 	DefaultMaxInFlight         = 1024
 )
+
+// DefaultRateLimitBurst is the burst when RATE_LIMIT_BURST is unset: two
+// seconds' worth, at least one request.
+func DefaultRateLimitBurst(rps float64) int { return max(int(2*rps), 1) }
 
 func (c *Config) withDefaults() {
 	if c.Limits.DefaultSize == 0 {
@@ -158,7 +175,13 @@ func (c *Config) withDefaults() {
 		c.MaxMutations = DefaultMaxMutations
 	}
 	if c.RateLimitBurst == 0 {
-		c.RateLimitBurst = max(int(2*c.RateLimitRPS), 1)
+		c.RateLimitBurst = DefaultRateLimitBurst(c.RateLimitRPS)
+	}
+	if c.APQCache == nil {
+		c.APQCache = lru.New[string](c.APQCacheSize)
+	}
+	if c.RateLimiter == nil && c.RateLimitRPS > 0 {
+		c.RateLimiter = NewLocalRateLimiter(c.RateLimitRPS, c.RateLimitBurst)
 	}
 }
 
@@ -180,7 +203,7 @@ func New(cfg Config) http.Handler {
 	}
 	srv.SetDisableSuggestion(cfg.DisableIntrospection)
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
 	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
 	srv.Use(accessGuard{
 		inboundAuth:    cfg.Inbound != nil,
@@ -200,7 +223,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("/query", protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)))
 	mux.Handle("GET /{$}", playground.Handler("Revox GraphQL", "/query"))
 	mux.Handle("GET "+playground.AssetPath, playground.Handler("Revox GraphQL", "/query"))
-	mux.HandleFunc("GET /readyz", readyz(cfg.Readiness))
+	mux.HandleFunc("GET /readyz", readyz(cfg.Readiness, cfg.Redis))
 	if !cfg.NoMetricsRoute {
 		mux.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())
 	}
@@ -242,7 +265,7 @@ func protectQuery(cfg Config, next http.Handler) http.Handler {
 	// limit, so that refused requests take no slot.
 	h = limitInFlight(cfg.MaxInFlight, h)
 	if cfg.RateLimitRPS > 0 {
-		h = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, h)
+		h = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, h)
 	}
 	return h
 }

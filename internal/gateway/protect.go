@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -124,29 +125,102 @@ func forwardCredential(next http.Handler) http.Handler {
 // maxRateLimitedClients bounds the per-client limiters kept in memory.
 const maxRateLimitedClients = 10000
 
-// rateLimit allows each client (by remote IP) rps requests per second with
-// the given burst, answering 429 with Retry-After beyond that.
-func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
-	limiters := expirable.NewLRU[string, *rate.Limiter](maxRateLimitedClients, nil, 10*time.Minute)
+// RateLimiter decides whether a client may make one more request: the
+// replica's own (NewLocalRateLimiter, the default) or one shared by the
+// replicas (redisstore.RateLimiter).
+type RateLimiter interface {
+	// Allow reports whether client may proceed and, when not, how long
+	// until it may.
+	Allow(ctx context.Context, client string) (bool, time.Duration)
+}
+
+// LocalRateLimiter is a token bucket per client in this process's memory,
+// for the most recent maxRateLimitedClients clients.
+type LocalRateLimiter struct {
+	rps      float64
+	burst    int
+	limiters *expirable.LRU[string, *rate.Limiter]
+}
+
+// NewLocalRateLimiter allows rps requests per second per client with the
+// given burst.
+func NewLocalRateLimiter(rps float64, burst int) *LocalRateLimiter {
+	return &LocalRateLimiter{
+		rps:      rps,
+		burst:    burst,
+		limiters: expirable.NewLRU[string, *rate.Limiter](maxRateLimitedClients, nil, 10*time.Minute),
+	}
+}
+
+// Allow implements RateLimiter.
+func (l *LocalRateLimiter) Allow(_ context.Context, client string) (bool, time.Duration) {
+	lim, ok := l.limiters.Get(client)
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(l.rps), l.burst)
+		l.limiters.Add(client, lim)
+	}
+	res := lim.Reserve()
+	if delay := res.Delay(); delay > 0 {
+		res.Cancel()
+		return false, delay
+	}
+	return true, 0
+}
+
+// rateLimit lets each client (by IP, see clientIP) through as limiter
+// allows, answering 429 with Retry-After beyond that.
+func rateLimit(limiter RateLimiter, trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			client = r.RemoteAddr
-		}
-		lim, ok := limiters.Get(client)
-		if !ok {
-			lim = rate.NewLimiter(rate.Limit(rps), burst)
-			limiters.Add(client, lim)
-		}
-		res := lim.Reserve()
-		if delay := res.Delay(); delay > 0 {
-			res.Cancel()
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
+		if ok, delay := limiter.Allow(r.Context(), clientIP(r, trusted)); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(delay.Seconds())), 1)))
 			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxForwardedHops bounds the X-Forwarded-For entries read.
+const maxForwardedHops = 16
+
+// clientIP is the address a request came from: the peer's, unless the peer
+// is a trusted proxy (TRUSTED_PROXIES: the load balancer in front of the
+// replicas), in which case X-Forwarded-For is read from the right, past
+// every trusted hop, to the first address a trusted proxy saw. Entries left
+// of it are the client's to invent, so they are never used; a malformed
+// entry stops the walk at the last address known good.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := peer
+	for i := len(hops) - 1; i >= 0 && i >= len(hops)-maxForwardedHops; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		client = addr.Unmap()
+		if !isTrusted(client, trusted) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	addr = addr.Unmap()
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // limitInFlight answers 503 with Retry-After when n requests are already
@@ -175,20 +249,32 @@ type ReadinessChecker interface {
 	Ready(ctx context.Context) error
 }
 
-// readyz answers 200 while the upstream can serve and 503 otherwise.
-func readyz(check ReadinessChecker) http.HandlerFunc {
+// StatusReporter reports the state of a dependency the gateway can serve
+// without ("up" or "down"), shown by /readyz.
+type StatusReporter interface {
+	Status() string
+}
+
+// readyz answers 200 while the upstream can serve and 503 otherwise. Redis,
+// when configured, is reported but never makes the gateway unready: reads
+// do not need it.
+func readyz(check ReadinessChecker, redis StatusReporter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		extra := ""
+		if redis != nil {
+			extra = `,"redis":"` + redis.Status() + `"`
+		}
 		if err := check.Ready(r.Context()); err != nil {
 			reason := "upstream unreachable"
 			if errors.Is(err, revox.ErrCircuitOpen) {
 				reason = "circuit breaker open"
 			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"` + reason + `"}`))
+			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"` + reason + `"` + extra + `}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"status":"ready"}`))
+		_, _ = w.Write([]byte(`{"status":"ready"` + extra + `}`))
 	}
 }

@@ -158,6 +158,9 @@ var (
 	// ErrStoreFull: the store is at its entry or byte bound and no record
 	// has expired. The write is refused rather than risked without a record.
 	ErrStoreFull = errors.New("idempotency: record store full")
+	// ErrStoreUnavailable: a shared store cannot be reached (Redis down or
+	// slow). The write is refused rather than risked twice.
+	ErrStoreUnavailable = errors.New("idempotency: record store unavailable")
 )
 
 // NotApplied marks an action error as certain proof that the write did not

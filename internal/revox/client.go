@@ -65,6 +65,7 @@ type settings struct {
 	breakerOpenFor   time.Duration
 	cacheTTL         time.Duration
 	cacheEntries     int
+	shared           SharedCache
 	observer         Observer
 }
 
@@ -89,6 +90,10 @@ type Option func(*settings)
 // possibly shared, is left untouched, and the copy never follows redirects.
 // A nil client keeps the default.
 func WithHTTPClient(h *http.Client) Option { return func(s *settings) { s.http = h } }
+
+// WithSharedCache shares cached responses through s, under the same TTL as
+// WithCache (which must be on for it to take effect).
+func WithSharedCache(sc SharedCache) Option { return func(s *settings) { s.shared = sc } }
 
 // WithTimeout sets the timeout of one attempt (a retry gets a new one).
 func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = &d } }

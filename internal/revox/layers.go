@@ -1,6 +1,7 @@
 package revox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -60,6 +61,7 @@ type stack struct {
 // in this order:
 //
 //	cache      answers from a recent identical request
+//	shared     answers from another replica's recent identical request (Redis)
 //	retries    retries failed attempts within this caller's budget and deadline
 //	coalescing joins an identical attempt already in flight
 //	limit      holds one of the bounded upstream slots
@@ -80,6 +82,9 @@ func chain(s *settings, t *transport) stack {
 	st.fresh = &retrier{next: d, max: s.maxRetries, backoff: s.backoff, observer: s.observer}
 	d = newCoalescer(d)
 	d = &retrier{next: d, max: s.maxRetries, backoff: s.backoff, observer: s.observer}
+	if s.cacheTTL > 0 && s.shared != nil {
+		d = &sharedLayer{next: d, store: s.shared, ttl: s.cacheTTL}
+	}
 	if s.cacheTTL > 0 {
 		entries, _ := lru.New[string, cached](max(s.cacheEntries, 1))
 		st.cache = &cache{next: d, ttl: s.cacheTTL, entries: entries}
@@ -124,6 +129,49 @@ func (c *cache) Do(ctx context.Context, req *request) (any, error) {
 	v, err := c.next.Do(ctx, req)
 	if err == nil {
 		c.entries.Add(key, cached{value: v, expires: time.Now().Add(c.ttl)})
+	}
+	return v, err
+}
+
+// SharedCache keeps upstream response bodies where the gateway's other
+// replicas find them (redisstore.ResponseCache). The client's in-memory
+// cache stays in front of it; an implementation that cannot answer reports
+// a miss and counts its own failures.
+type SharedCache interface {
+	// Get returns the body stored under key, and false on a miss.
+	Get(ctx context.Context, key string) ([]byte, bool)
+	// Set stores body under key for ttl.
+	Set(ctx context.Context, key string, body []byte, ttl time.Duration)
+}
+
+// sharedLayer asks the shared cache on a local miss and stores the bodies
+// it fetched. Keys hold the credential: the store hashes them. Coalescing
+// stays per replica: the replicas share a result once it is stored.
+type sharedLayer struct {
+	next  doer
+	store SharedCache
+	ttl   time.Duration
+}
+
+func (l *sharedLayer) Do(ctx context.Context, req *request) (any, error) {
+	key := req.key()
+	if body, ok := l.store.Get(ctx, key); ok {
+		if v, err := req.Decode(body); err == nil {
+			return v, nil
+		}
+	}
+	var raw []byte
+	inner := *req
+	inner.Decode = func(data []byte) (any, error) {
+		v, err := req.Decode(data)
+		if err == nil {
+			raw = bytes.Clone(data)
+		}
+		return v, err
+	}
+	v, err := l.next.Do(ctx, &inner)
+	if err == nil && raw != nil {
+		l.store.Set(ctx, key, raw, l.ttl)
 	}
 	return v, err
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+
+	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/idempotency"
+	"github.com/revox-graphql/gateway/internal/redisstore"
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/telemetry"
+)
+
+// sharedState is what replicas share through Redis (REDIS_URL). Without
+// REDIS_URL every field is nil and the gateway keeps its in-memory defaults.
+type sharedState struct {
+	conn        *redisstore.Conn
+	apq         graphql.Cache[string]
+	cache       revox.SharedCache
+	idempotency idempotency.Store
+	rateLimiter gateway.RateLimiter
+	status      gateway.StatusReporter
+}
+
+// openShared connects to Redis when REDIS_URL is set. It does not wait for
+// Redis: a replica starts, and serves reads, while Redis is down.
+func openShared(cfg config, logger *slog.Logger, tel *telemetry.Telemetry) (*sharedState, error) {
+	s := &sharedState{}
+	if cfg.RedisURL == "" {
+		return s, nil
+	}
+	conn, err := redisstore.Open(redisstore.Options{
+		URL:        cfg.RedisURL,
+		Prefix:     cfg.RedisPrefix,
+		Timeout:    cfg.RedisTimeout,
+		Logger:     logger,
+		Registerer: tel.Registry(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.conn = conn
+	s.status = conn
+	apqSize := cfg.APQCacheSize
+	if apqSize == 0 {
+		apqSize = gateway.DefaultAPQCacheSize
+	}
+	s.apq = redisstore.NewAPQCache(conn, lru.New[string](apqSize), 0)
+	if cfg.CacheTTL > 0 {
+		s.cache = redisstore.NewResponseCache(conn)
+	}
+	s.idempotency = redisstore.NewIdempotencyStore(conn, redisstore.IdempotencyOptions{})
+	if cfg.RateLimitRPS > 0 {
+		burst := cfg.RateLimitBurst
+		if burst == 0 {
+			burst = gateway.DefaultRateLimitBurst(cfg.RateLimitRPS)
+		}
+		s.rateLimiter = redisstore.NewRateLimiter(conn, cfg.RateLimitRPS, burst, gateway.NewLocalRateLimiter(cfg.RateLimitRPS, burst))
+	}
+	logger.Info("sharing state through redis", "prefix", cfg.RedisPrefix, "timeout", cfg.RedisTimeout)
+	return s, nil
+}
+
+func (s *sharedState) close() {
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+}
