@@ -1,9 +1,14 @@
+// Package paging turns GraphQL connection arguments into upstream page loads
+// and assembles the Relay connection: the statuses filter, argument
+// validation, window arithmetic and exact hasNextPage/hasPreviousPage. The
+// cursors' format is package cursor's.
 package paging
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/revox-graphql/gateway/graph/cursor"
 	"github.com/revox-graphql/gateway/graph/model"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
@@ -45,6 +50,9 @@ type Want struct {
 	HasNextPage     bool
 	HasPreviousPage bool
 }
+
+// MaxOffset bounds positions in the attempt list (see cursor.MaxOffset).
+const MaxOffset = cursor.MaxOffset
 
 // plan is a validated request: the window [start, start+count) (page mode
 // or forward), [start, end) (backward from a cursor) or, backward without a
