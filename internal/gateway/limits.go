@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/99designs/gqlgen/complexity"
@@ -13,6 +14,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
+
+	"github.com/revox-graphql/gateway/graph/resolvers"
 )
 
 // Codes of operations refused before execution.
@@ -198,10 +201,41 @@ func (l *operationLimiter) judge(ctx context.Context, opCtx *graphql.OperationCo
 	case s.directives > l.limits.MaxDirectives:
 		return refuse(CodeTooManyDirectives, "the operation uses %d directives; the limit is %d", s.directives, l.limits.MaxDirectives)
 	}
-	if cost := complexity.Calculate(ctx, l.schema, op, opCtx.Variables); cost > l.limits.MaxCost {
+	entities := &entityPricing{ExecutableSchema: l.schema}
+	if cost := complexity.Calculate(ctx, entities, op, opCtx.Variables); cost > l.limits.MaxCost {
 		return refuse(CodeQueryTooComplex, "the operation costs %d; the limit is %d", cost, l.limits.MaxCost)
 	}
+	if entities.representations > resolvers.MaxEntityRepresentations {
+		return refuse(CodeQueryTooComplex, "the operation has %d _entities representations; the limit is %d", entities.representations, resolvers.MaxEntityRepresentations)
+	}
 	return verdict{}
+}
+
+// entityPricing prices each _entities representation like a call(id:)
+// field (each costs an upstream request and its selection), and counts the
+// representations of the whole operation, aliased fields included.
+type entityPricing struct {
+	graphql.ExecutableSchema
+	representations int
+}
+
+func (p *entityPricing) Complexity(ctx context.Context, typeName, field string, child int, args map[string]any) (int, bool) {
+	if typeName != "Query" || field != "_entities" {
+		return p.ExecutableSchema.Complexity(ctx, typeName, field, child, args)
+	}
+	n := 1 // a single value coerces to a list of one
+	switch reps := args["representations"].(type) {
+	case []any:
+		n = len(reps)
+	case nil:
+		n = 0
+	}
+	p.representations += n
+	child = max(child, 1)
+	if n > (math.MaxInt-1)/child {
+		return math.MaxInt, true
+	}
+	return 1 + n*child, true
 }
 
 // shapeStats measures an operation. Fragments are followed (once per path,
