@@ -141,6 +141,7 @@ func readConfig(cmd string, r *envReader) config {
 		MaxCost:       r.integer(setting{Name: "MAX_COST", Meaning: "list-aware cost of one operation"}, d.MaxCost, 1, 1<<30),
 	}
 	g.MaxBodyBytes = int64(r.integer(setting{Name: "MAX_BODY_BYTES", Meaning: "largest request body"}, gateway.DefaultMaxBodyBytes, 1<<10, 1<<30))
+	g.BodyReadTimeout = r.duration(setting{Name: "BODY_READ_TIMEOUT", Meaning: "time a request body may take to arrive"}, gateway.DefaultBodyReadTimeout)
 	g.DisableIntrospection = !r.boolean(setting{Name: "INTROSPECTION", Meaning: "false turns off introspection and suggestions"}, true)
 	g.APQCacheSize = r.integer(setting{Name: "APQ_CACHE_SIZE", Meaning: "automatic persisted queries kept"}, gateway.DefaultAPQCacheSize, 1, 1<<20)
 	g.DisableCSRFPrevention = !r.boolean(setting{Name: "CSRF_PREVENTION", Meaning: "refuse requests a browser could send cross-site without a preflight"}, true)

@@ -51,6 +51,9 @@ type Config struct {
 	Operation OperationLimits
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds the time a request body takes to arrive,
+	// from the end of its headers (default 10s).
+	BodyReadTimeout time.Duration
 	// DisableIntrospection turns off introspection and field suggestions.
 	DisableIntrospection bool
 	// APQCacheSize is the number of automatic persisted queries kept.
@@ -104,6 +107,7 @@ const (
 	DefaultAPQCacheSize        = 1000
 	DefaultRequestTimeout      = 30 * time.Second
 	DefaultMaxInFlight         = 1024
+	DefaultBodyReadTimeout     = 10 * time.Second
 )
 
 func (c *Config) withDefaults() {
@@ -141,6 +145,9 @@ func (c *Config) withDefaults() {
 	c.Operation.withDefaults()
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if c.APQCacheSize == 0 {
 		c.APQCacheSize = DefaultAPQCacheSize
@@ -234,13 +241,13 @@ func protectQuery(cfg Config, next http.Handler) http.Handler {
 	if cfg.Inbound != nil {
 		h = authenticate(cfg.Inbound, h)
 	}
-	h = limitBody(cfg.MaxBodyBytes, h)
+	// After the body is read: a client sending its body slowly holds a
+	// connection, never an execution slot.
+	h = limitInFlight(cfg.MaxInFlight, h)
+	h = limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, h)
 	if !cfg.DisableCSRFPrevention {
 		h = preventCSRF(h)
 	}
-	// Before the body is read, so that bodies count too; after the rate
-	// limit, so that refused requests take no slot.
-	h = limitInFlight(cfg.MaxInFlight, h)
 	if cfg.RateLimitRPS > 0 {
 		h = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, h)
 	}

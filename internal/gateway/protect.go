@@ -26,6 +26,7 @@ const (
 	CodeCSRFPrevented   = "CSRF_PREVENTED"
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeOverloaded      = "OVERLOADED"
+	CodeBodyTimeout     = "REQUEST_BODY_TIMEOUT"
 )
 
 // Auth modes.
@@ -53,26 +54,39 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, status int, code, msg 
 	_, _ = w.Write(body)
 }
 
-// limitBody refuses bodies larger than maxBytes with 413 before any
-// parsing. The body is read here, bounded, so that the refusal is certain
-// and the handler below reads from memory.
-func limitBody(maxBytes int64, next http.Handler) http.Handler {
+// limitBody reads the request body, bounded in size and time, before
+// anything that holds a resource (an execution slot) for the request:
+// larger than maxBytes is 413, slower than timeout 408. The handler below
+// reads the body from memory.
+func limitBody(maxBytes int64, timeout time.Duration, next http.Handler) http.Handler {
+	tooLarge := "request body larger than " + strconv.FormatInt(maxBytes, 10) + " bytes"
+	tooSlow := "the request body did not arrive within " + timeout.String()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if r.ContentLength > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
+		// Without a connection (a handler called directly) there is no
+		// deadline to set, and nothing slow to guard against.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
 		data, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
-		if err != nil {
-			writeRefusal(w, r, http.StatusBadRequest, CodeBadUserInput, "request body could not be read")
+		_ = rc.SetReadDeadline(time.Time{})
+		var netErr net.Error
+		switch {
+		case errors.As(err, &netErr) && netErr.Timeout():
+			w.Header().Set("Connection", "close")
+			writeRefusal(w, r, http.StatusRequestTimeout, CodeBodyTimeout, tooSlow)
 			return
-		}
-		if int64(len(data)) > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+		case err != nil:
+			writeRefusal(w, r, http.StatusBadRequest, CodeBadRequest, "request body could not be read")
+			return
+		case int64(len(data)) > maxBytes:
+			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(data))
