@@ -187,7 +187,7 @@ func New(cfg Config) http.Handler {
 	}
 	srv.SetDisableSuggestion(cfg.DisableIntrospection)
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)}})
 	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
 	srv.Use(accessGuard{
 		inboundAuth:    cfg.Inbound != nil,

@@ -30,7 +30,7 @@ const (
 func init() {
 	// A refused operation is a request error, like a validation failure:
 	// 400 under application/graphql-response+json, no data entry.
-	for _, code := range []string{CodeTooManyTokens, CodeQueryTooDeep, CodeTooManyAliases, CodeTooManyDirectives, CodeQueryTooComplex} {
+	for _, code := range []string{CodeTooManyTokens, CodeQueryTooDeep, CodeTooManyAliases, CodeTooManyDirectives, CodeQueryTooComplex, CodeBadUserInput} {
 		errcode.RegisterErrorType(code, errcode.KindProtocol)
 	}
 }
@@ -203,7 +203,11 @@ func (l *operationLimiter) judge(ctx context.Context, opCtx *graphql.OperationCo
 		return refuse(CodeTooManyDirectives, "the operation uses %d directives; the limit is %d", s.directives, l.limits.MaxDirectives)
 	}
 	entities := &entityPricing{ExecutableSchema: l.schema}
-	if cost := complexity.Calculate(ctx, entities, op, opCtx.Variables); cost > l.limits.MaxCost {
+	cost := complexity.Calculate(ctx, entities, op, opCtx.Variables)
+	if entities.invalid != "" {
+		return refuse(CodeBadUserInput, "invalid _entities representation: %s", entities.invalid)
+	}
+	if cost > l.limits.MaxCost {
 		return refuse(CodeQueryTooComplex, "the operation costs %d; the limit is %d", cost, l.limits.MaxCost)
 	}
 	if entities.representations > resolvers.MaxEntityRepresentations {
@@ -218,6 +222,9 @@ func (l *operationLimiter) judge(ctx context.Context, opCtx *graphql.OperationCo
 type entityPricing struct {
 	graphql.ExecutableSchema
 	representations int
+	// invalid says what is wrong with the first representation that is
+	// not an object with a string __typename and a scalar id.
+	invalid string
 }
 
 func (p *entityPricing) Complexity(ctx context.Context, typeName, field string, child int, args map[string]any) (int, bool) {
@@ -228,8 +235,15 @@ func (p *entityPricing) Complexity(ctx context.Context, typeName, field string, 
 	switch reps := args["representations"].(type) {
 	case []any:
 		n = len(reps)
+		for i, rep := range reps {
+			if p.invalid == "" {
+				p.invalid = checkRepresentation(i, rep)
+			}
+		}
 	case nil:
 		n = 0
+	default:
+		p.invalid = checkRepresentation(0, reps)
 	}
 	p.representations += n
 	child = max(child, 1)
@@ -298,5 +312,28 @@ func (s *shapeStats) walk(set ast.SelectionSet, depth int, inFragments map[strin
 			s.walk(sel.Definition.SelectionSet, depth, inFragments)
 			delete(inFragments, sel.Name)
 		}
+	}
+}
+
+// checkRepresentation finds what gqlgen's federation runtime would fail on
+// as an internal error: a representation that is not an object, or whose
+// __typename is not a string, or whose id (the key of Call, the one
+// entity) is not a string or a number. A missing field or an unknown type
+// is the runtime's to report, as BAD_USER_INPUT too.
+func checkRepresentation(i int, rep any) string {
+	obj, ok := rep.(map[string]any)
+	if !ok {
+		return fmt.Sprintf("representation %d is not an object", i)
+	}
+	if t, ok := obj["__typename"]; ok {
+		if _, ok := t.(string); !ok {
+			return fmt.Sprintf("the __typename of representation %d is not a string", i)
+		}
+	}
+	switch obj["id"].(type) {
+	case nil, string, json.Number, int, int64, float64:
+		return ""
+	default:
+		return fmt.Sprintf("the id of representation %d is not a string or a number", i)
 	}
 }
