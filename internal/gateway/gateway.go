@@ -241,6 +241,7 @@ func protectQuery(cfg Config, next http.Handler) http.Handler {
 	if cfg.Inbound != nil {
 		h = authenticate(cfg.Inbound, h)
 	}
+	h = identifyClient(h)
 	// After the body is read: a client sending its body slowly holds a
 	// connection, never an execution slot.
 	h = limitInFlight(cfg.MaxInFlight, h)

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/telemetry"
 )
 
 // Codes of requests refused before GraphQL sees them.
@@ -130,8 +133,27 @@ func forwardCredential(next http.Handler) http.Handler {
 			writeRefusal(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(revox.WithCredential(r.Context(), token)))
+		sum := sha256.Sum256([]byte(token))
+		ctx := telemetry.WithClient(r.Context(), "key:"+hex.EncodeToString(sum[:8]))
+		next.ServeHTTP(w, r.WithContext(revox.WithCredential(ctx, token)))
 	})
+}
+
+// identifyClient names the client of a request by its address, for the
+// shares of metrics labels (forward mode names it by its credential).
+func identifyClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(telemetry.WithClient(r.Context(), "ip:"+clientIP(r))))
+	})
+}
+
+// clientIP is the address a request came from.
+func clientIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
 }
 
 // maxRateLimitedClients bounds the per-client limiters kept in memory.
@@ -142,10 +164,7 @@ const maxRateLimitedClients = 10000
 func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
 	limiters := expirable.NewLRU[string, *rate.Limiter](maxRateLimitedClients, nil, 10*time.Minute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			client = r.RemoteAddr
-		}
+		client := clientIP(r)
 		lim, ok := limiters.Get(client)
 		if !ok {
 			lim = rate.NewLimiter(rate.Limit(rps), burst)
