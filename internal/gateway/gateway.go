@@ -234,23 +234,24 @@ func New(cfg Config) http.Handler {
 // protectQuery wraps the GraphQL endpoint with the checks that run before
 // GraphQL sees a request, cheapest refusal first.
 func protectQuery(cfg Config, next http.Handler) http.Handler {
+	f := refuser{cfg.Telemetry}
 	h := withDeadline(cfg.RequestTimeout, idempotencyHeader(next))
 	if cfg.AuthMode == AuthForward {
-		h = forwardCredential(h)
+		h = forwardCredential(f, h)
 	}
 	if cfg.Inbound != nil {
-		h = authenticate(cfg.Inbound, h)
+		h = authenticate(f, cfg.Inbound, h)
 	}
 	h = identifyClient(h)
 	// After the body is read: a client sending its body slowly holds a
 	// connection, never an execution slot.
-	h = limitInFlight(cfg.MaxInFlight, h)
-	h = limitBody(cfg.MaxBodyBytes, cfg.BodyReadTimeout, h)
+	h = limitInFlight(f, cfg.MaxInFlight, h)
+	h = limitBody(f, cfg.MaxBodyBytes, cfg.BodyReadTimeout, h)
 	if !cfg.DisableCSRFPrevention {
-		h = preventCSRF(h)
+		h = preventCSRF(f, h)
 	}
 	if cfg.RateLimitRPS > 0 {
-		h = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, h)
+		h = rateLimit(f, cfg.RateLimitRPS, cfg.RateLimitBurst, h)
 	}
 	return h
 }
@@ -269,17 +270,23 @@ type alwaysReady struct{}
 
 func (alwaysReady) Ready(context.Context) error { return nil }
 
-// accessLog logs one structured line per request.
+// accessLog logs one structured line per request: at DEBUG for probes
+// and scrapes, which come every few seconds, at INFO for the rest.
 func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		level := slog.LevelInfo
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			level = slog.LevelDebug
+		}
+		logger.LogAttrs(r.Context(), level, "http request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		)
 	})
 }

@@ -57,11 +57,19 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, status int, code, msg 
 	_, _ = w.Write(body)
 }
 
+// refuser answers the requests the guards refuse and counts them by code.
+type refuser struct{ tel *telemetry.Telemetry }
+
+func (f refuser) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	f.tel.Refused(code)
+	writeRefusal(w, r, status, code, msg)
+}
+
 // limitBody reads the request body, bounded in size and time, before
 // anything that holds a resource (an execution slot) for the request:
 // larger than maxBytes is 413, slower than timeout 408. The handler below
 // reads the body from memory.
-func limitBody(maxBytes int64, timeout time.Duration, next http.Handler) http.Handler {
+func limitBody(f refuser, maxBytes int64, timeout time.Duration, next http.Handler) http.Handler {
 	tooLarge := "request body larger than " + strconv.FormatInt(maxBytes, 10) + " bytes"
 	tooSlow := "the request body did not arrive within " + timeout.String()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +78,7 @@ func limitBody(maxBytes int64, timeout time.Duration, next http.Handler) http.Ha
 			return
 		}
 		if r.ContentLength > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
+			f.refuse(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
 		// Without a connection (a handler called directly) there is no
@@ -83,13 +91,13 @@ func limitBody(maxBytes int64, timeout time.Duration, next http.Handler) http.Ha
 		switch {
 		case errors.As(err, &netErr) && netErr.Timeout():
 			w.Header().Set("Connection", "close")
-			writeRefusal(w, r, http.StatusRequestTimeout, CodeBodyTimeout, tooSlow)
+			f.refuse(w, r, http.StatusRequestTimeout, CodeBodyTimeout, tooSlow)
 			return
 		case err != nil:
-			writeRefusal(w, r, http.StatusBadRequest, CodeBadRequest, "request body could not be read")
+			f.refuse(w, r, http.StatusBadRequest, CodeBadRequest, "request body could not be read")
 			return
 		case int64(len(data)) > maxBytes:
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
+			f.refuse(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(data))
@@ -101,10 +109,12 @@ func limitBody(maxBytes int64, timeout time.Duration, next http.Handler) http.Ha
 // CORS preflight, in the manner of Apollo Server: a GET or POST is let
 // through only with a Content-Type other than the three "simple" ones, or
 // with a non-empty Apollo-Require-Preflight or X-Apollo-Operation-Name
-// header (which a simple request cannot carry). OPTIONS passes.
-func preventCSRF(next http.Handler) http.Handler {
+// header (which a simple request cannot carry). Other methods pass: the
+// transport answers them 405.
+func preventCSRF(f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions ||
+		// Other methods are never simple requests, and get their 405.
+		if r.Method != http.MethodGet && r.Method != http.MethodPost ||
 			r.Header.Get("Apollo-Require-Preflight") != "" ||
 			r.Header.Get("X-Apollo-Operation-Name") != "" {
 			next.ServeHTTP(w, r)
@@ -117,20 +127,20 @@ func preventCSRF(next http.Handler) http.Handler {
 				return
 			}
 		}
-		writeRefusal(w, r, http.StatusBadRequest, CodeCSRFPrevented,
+		f.refuse(w, r, http.StatusBadRequest, CodeCSRFPrevented,
 			"this request has been blocked as a potential cross-site request forgery: send Content-Type: application/json, or a non-empty Apollo-Require-Preflight header")
 	})
 }
 
 // forwardCredential takes the caller's Bearer credential for upstream
 // requests; a request without one is refused before any upstream call.
-func forwardCredential(next http.Handler) http.Handler {
+func forwardCredential(f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 512 || strings.ContainsAny(token, " \t\r\n") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="revox"`)
-			writeRefusal(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
+			f.refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
 			return
 		}
 		sum := sha256.Sum256([]byte(token))
@@ -161,7 +171,7 @@ const maxRateLimitedClients = 10000
 
 // rateLimit allows each client (by remote IP) rps requests per second with
 // the given burst, answering 429 with Retry-After beyond that.
-func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
+func rateLimit(f refuser, rps float64, burst int, next http.Handler) http.Handler {
 	limiters := expirable.NewLRU[string, *rate.Limiter](maxRateLimitedClients, nil, 10*time.Minute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		client := clientIP(r)
@@ -174,7 +184,7 @@ func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
 		if delay := res.Delay(); delay > 0 {
 			res.Cancel()
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
-			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
+			f.refuse(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -186,7 +196,7 @@ func rateLimit(rps float64, burst int, next http.Handler) http.Handler {
 // bounded (body limit, operation limits, page sizes: about 0.5 MiB for a
 // full 100-attempt page, BENCHMARKS.md), and this bounds how many of them
 // the process holds.
-func limitInFlight(n int, next http.Handler) http.Handler {
+func limitInFlight(f refuser, n int, next http.Handler) http.Handler {
 	slots := make(chan struct{}, n)
 	msg := "the gateway is serving its maximum of " + strconv.Itoa(n) + " requests at once; retry later"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +204,7 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 		case slots <- struct{}{}:
 		default:
 			w.Header().Set("Retry-After", "1")
-			writeRefusal(w, r, http.StatusServiceUnavailable, CodeOverloaded, msg)
+			f.refuse(w, r, http.StatusServiceUnavailable, CodeOverloaded, msg)
 			return
 		}
 		defer func() { <-slots }()

@@ -51,6 +51,11 @@ var knownCodes = map[string]bool{
 	"QUERY_TOO_COMPLEX":         true,
 	"COMPLEXITY_LIMIT_EXCEEDED": true,
 	"PERSISTED_QUERY_NOT_FOUND": true,
+	"REQUEST_TOO_LARGE":         true,
+	"REQUEST_BODY_TIMEOUT":      true,
+	"CSRF_PREVENTED":            true,
+	"RATE_LIMITED":              true,
+	"OVERLOADED":                true,
 }
 
 // codeLabel bounds an error's extensions.code.
