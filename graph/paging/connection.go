@@ -66,6 +66,22 @@ type plan struct {
 	end      int
 }
 
+// inRange refuses v outside [least, most] in plain words.
+func inRange(name string, v, least, most int) error {
+	msg := ""
+	switch {
+	case v < 0:
+		msg = "must not be negative"
+	case v < least:
+		msg = fmt.Sprintf("must be at least %d", least)
+	case v > most:
+		msg = fmt.Sprintf("must be at most %d", most)
+	default:
+		return nil
+	}
+	return &model.InputError{Argument: name, Message: msg}
+}
+
 // validate checks the arguments and makes the plan, without any upstream
 // request.
 func validate(a Args, f Filter, lim Limits) (plan, error) {
@@ -78,12 +94,15 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 	case forward && backward:
 		return plan{}, &model.InputError{Message: "first/after cannot be combined with last/before"}
 	}
-	size := func(name string, v *int, min int) (int, error) {
+	// first and last may be 0, as Relay's specification says: an empty
+	// window whose pageInfo still answers. pageSize may not: a page of
+	// nothing has no position in the list.
+	size := func(name string, v *int, least int) (int, error) {
 		if v == nil {
 			return lim.DefaultSize, nil
 		}
-		if *v < min || *v > lim.MaxSize {
-			return 0, &model.InputError{Argument: name, Message: fmt.Sprintf("must be between %d and %d", min, lim.MaxSize)}
+		if err := inRange(name, *v, least, lim.MaxSize); err != nil {
+			return 0, err
 		}
 		return *v, nil
 	}
@@ -96,8 +115,8 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 		if a.Page != nil {
 			page = *a.Page
 		}
-		if page < 0 || page > MaxOffset/n {
-			return plan{}, &model.InputError{Argument: "page", Message: fmt.Sprintf("must be between 0 and %d", MaxOffset/n)}
+		if err := inRange("page", page, 0, MaxOffset/n); err != nil {
+			return plan{}, err
 		}
 		return plan{pageMode: true, start: page * n, count: n}, nil
 	}
