@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/revox-graphql/gateway/internal/telemetry"
 )
 
 // The commands of the binary.
@@ -83,7 +85,15 @@ Settings (environment variables):
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, s.Default, s.Meaning)
 	}
-	fmt.Fprintf(tw, "  %s\t%s\t%s\n", "OTEL_EXPORTER_OTLP_ENDPOINT", "unset", "turns on OpenTelemetry tracing over OTLP/HTTP; the other OTEL_* variables apply")
+	// Read by the OpenTelemetry SDK (internal/telemetry), not by loadConfig.
+	for _, s := range []setting{
+		{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Default: "unset", Meaning: "turns on OpenTelemetry tracing over OTLP/HTTP; the other OTEL_EXPORTER_OTLP_* variables apply"},
+		{Name: "OTEL_TRACES_EXPORTER", Default: "unset", Meaning: "otlp turns tracing on, none keeps it off"},
+		{Name: "OTEL_SERVICE_NAME", Default: telemetry.DefaultServiceName, Meaning: "service.name of the spans"},
+		{Name: "OTEL_SDK_DISABLED", Default: "false", Meaning: "true turns tracing off whatever else is set"},
+	} {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, s.Default, s.Meaning)
+	}
 	fmt.Fprint(tw, "\nSettings of the sandbox command:\n")
 	for _, s := range sandboxOnly {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, s.Default, s.Meaning)
