@@ -188,7 +188,7 @@ func New(cfg Config) http.Handler {
 	srv.SetDisableSuggestion(cfg.DisableIntrospection)
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
 	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)}})
-	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
+	srv.Use(newOperationLimiter(cfg.Operation))
 	srv.Use(accessGuard{
 		inboundAuth:    cfg.Inbound != nil,
 		anonymousWrite: cfg.AuthMode == AuthForward || cfg.AllowAnonymousWrites,
