@@ -4,6 +4,7 @@
 //	go run . schema    print the GraphQL schema (SDL) for client code generators
 //	go run . schema --federation   print the subgraph SDL (as _service.sdl)
 //	go run . sandbox   serve only the sandbox upstream, on PORT (default 8081)
+//	go run . help      the commands and every setting with its default
 package main
 
 import (
@@ -19,8 +20,9 @@ import (
 	"time"
 
 	"github.com/revox-graphql/gateway/graph"
-	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/idempotency"
+	"github.com/revox-graphql/gateway/internal/inbound"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 	"github.com/revox-graphql/gateway/internal/telemetry"
@@ -29,33 +31,28 @@ import (
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
+		var usage *usageError
+		if errors.As(err, &usage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
 
+// run parses the command line, then prints, or reads the settings and
+// serves until SIGINT or SIGTERM.
 func run(args []string) error {
-	cmd := ""
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "schema":
-		if len(args) > 1 && args[1] == "--federation" {
-			_, err := fmt.Print(graph.SDL)
-			return err
-		}
-		sdl, err := graph.ClientSDL()
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Print(sdl)
+	inv, err := parseArgs(args)
+	if err != nil {
 		return err
-	case "", "serve", "sandbox":
-	default:
-		return fmt.Errorf("unknown command %q (want serve, schema or sandbox)", cmd)
 	}
-
-	cfg, err := loadConfig(os.Getenv)
+	switch inv.cmd {
+	case cmdHelp:
+		return writeHelp(os.Stdout)
+	case cmdSchema:
+		return printSchema(inv.federation)
+	}
+	cfg, err := loadConfig(inv.cmd, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -63,43 +60,42 @@ func run(args []string) error {
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if inv.cmd == cmdSandbox {
+		return serveSandbox(ctx, logger, cfg)
+	}
+	return serveGateway(ctx, logger, cfg)
+}
 
-	if cmd == "sandbox" {
-		port := os.Getenv("PORT")
-		if port == "" {
-			port = "8081"
+// printSchema prints the client schema, or the subgraph SDL.
+func printSchema(federation bool) error {
+	sdl := graph.SDL
+	if !federation {
+		var err error
+		if sdl, err = graph.ClientSDL(); err != nil {
+			return err
 		}
-		sb := sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage, TimeScale: cfg.SandboxTimeScale})
-		faults, err := sandboxFaults(os.Getenv)
+	}
+	_, err := fmt.Print(sdl)
+	return err
+}
+
+// serveSandbox serves only the sandbox upstream, with its fault knobs.
+func serveSandbox(ctx context.Context, logger *slog.Logger, cfg config) error {
+	sb := sandbox.New(sandbox.Options{FirstPage: cfg.Upstream.FirstPage, TimeScale: cfg.SandboxTimeScale})
+	logger.Info("serving the sandbox upstream", "addr", ":"+cfg.Port, "api_key", sandbox.DefaultAPIKey, "stats", sandbox.StatsPath, "faults", fmt.Sprintf("%+v", cfg.Faults), "time_scale", cfg.SandboxTimeScale)
+	h := sandbox.NewFaultInjector(sb.StatsHandler(), cfg.Faults, 1)
+	return serve(ctx, logger, cfg.ShutdownGrace, &http.Server{Addr: ":" + cfg.Port, Handler: h, ReadHeaderTimeout: 5 * time.Second})
+}
+
+// serveGateway wires the upstream, the client, telemetry and the handler,
+// and serves them.
+func serveGateway(ctx context.Context, logger *slog.Logger, cfg config) error {
+	if cfg.Sandbox {
+		stopSandbox, err := startEmbeddedSandbox(logger, &cfg)
 		if err != nil {
 			return err
 		}
-		logger.Info("serving the sandbox upstream", "addr", ":"+port, "api_key", sandbox.DefaultAPIKey, "stats", sandbox.StatsPath, "faults", fmt.Sprintf("%+v", faults), "time_scale", cfg.SandboxTimeScale)
-		h := sandbox.NewFaultInjector(sb.StatsHandler(), faults, 1)
-		return serve(ctx, logger, cfg.ShutdownGrace, &http.Server{Addr: ":" + port, Handler: h, ReadHeaderTimeout: 5 * time.Second})
-	}
-
-	baseURL, apiKey := cfg.BaseURL, cfg.APIKey
-	if cfg.Sandbox {
-		// The sandbox runs in this process on a loopback port of its own, so
-		// the gateway talks to it over real HTTP exactly as to the real API.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("sandbox listener: %w", err)
-		}
-		var upstream http.Handler = sandbox.New(sandbox.Options{FirstPage: cfg.FirstPage, TimeScale: cfg.SandboxTimeScale})
-		apiKey = sandbox.DefaultAPIKey
-		if cfg.AuthMode == gateway.AuthForward {
-			// Each caller's key selects its own dataset, as accounts do upstream.
-			upstream = sandbox.NewTenants(sandboxTenantKeys, sandbox.Options{FirstPage: cfg.FirstPage, TimeScale: cfg.SandboxTimeScale})
-			apiKey = ""
-		}
-		sb := &http.Server{Handler: upstream, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = sb.Serve(ln) }()
-		defer sb.Close()
-		baseURL = "http://" + ln.Addr().String()
-		logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
-			"sandbox_url", baseURL, "auth_mode", cfg.AuthMode)
+		defer stopSandbox()
 	}
 	shutdownTracing, err := telemetry.SetupTracing(ctx)
 	if err != nil {
@@ -113,77 +109,43 @@ func run(args []string) error {
 		}
 	}()
 	tel := telemetry.New()
-	clientOpts := []revox.Option{
-		revox.WithObserver(tel.Observer()),
-		revox.WithHTTPClient(&http.Client{Transport: tel.Transport(revox.NewTransport(cfg.MaxConcurrency))}),
-		revox.WithFirstPage(cfg.FirstPage),
-		revox.WithTimeout(cfg.Timeout),
-		revox.WithMaxBodyBytes(cfg.MaxBodyBytes),
-		revox.WithMaxRetries(cfg.MaxRetries),
-		revox.WithMaxConcurrency(cfg.MaxConcurrency),
-		revox.WithBreaker(cfg.BreakerThreshold, cfg.BreakerOpenFor),
-		revox.WithCache(cfg.CacheTTL, revox.DefaultCacheEntries),
-	}
 	shared, err := openShared(cfg, logger, tel)
 	if err != nil {
 		return err
 	}
 	defer shared.close()
+	opts := append(cfg.Upstream.options(),
+		revox.WithObserver(tel.Observer()),
+		revox.WithHTTPClient(&http.Client{Transport: tel.Transport(revox.NewTransport(cfg.Upstream.MaxConcurrency))}),
+	)
 	if shared.cache != nil {
-		clientOpts = append(clientOpts, revox.WithSharedCache(shared.cache))
+		opts = append(opts, revox.WithSharedCache(shared.cache))
 	}
-	client, err := revox.New(baseURL, apiKey, clientOpts...)
+	client, err := revox.New(cfg.Upstream.BaseURL, cfg.Upstream.APIKey, opts...)
 	if err != nil {
 		return err
 	}
-	h := gateway.New(gateway.Config{
-		Upstream:            client,
-		Readiness:           client,
-		Telemetry:           tel,
-		UpstreamConcurrency: cfg.UpstreamConcurrency,
-		QueryCacheSize:      cfg.QueryCacheSize,
-		CORSAllowedOrigins:  cfg.CORSAllowedOrigins,
-		Logger:              logger,
-		Limits: paging.Limits{
-			DefaultSize:      cfg.DefaultPageSize,
-			MaxSize:          cfg.MaxPageSize,
-			UpstreamPageSize: cfg.UpstreamPageSize,
-		},
-		AuthMode: cfg.AuthMode,
-		Operation: gateway.OperationLimits{
-			MaxTokens:     cfg.MaxTokens,
-			MaxDepth:      cfg.MaxDepth,
-			MaxAliases:    cfg.MaxAliases,
-			MaxDirectives: cfg.MaxDirectives,
-			MaxCost:       cfg.MaxCost,
-		},
-		MaxBodyBytes:          cfg.RequestMaxBytes,
-		RequestTimeout:        cfg.RequestTimeout,
-		DisableIntrospection:  !cfg.Introspection,
-		APQCacheSize:          cfg.APQCacheSize,
-		DisableCSRFPrevention: !cfg.CSRFPrevention,
-		RateLimitRPS:          cfg.RateLimitRPS,
-		RateLimitBurst:        cfg.RateLimitBurst,
-		MaxInFlight:           cfg.MaxInFlight,
-		NoMetricsRoute:        cfg.MetricsAddr != "",
-		// Against the sandbox, writes dial no one.
-		AllowAnonymousWrites: cfg.Sandbox,
-		APQCache:             shared.apq,
-		RateLimiter:          shared.rateLimiter,
-		Idempotency:          shared.idempotency,
-		Redis:                shared.status,
-	})
-
-	srv := &http.Server{
+	gw := cfg.Gateway
+	gw.Upstream, gw.Readiness, gw.Telemetry, gw.Logger = client, client, tel, logger
+	gw.APQCache, gw.RateLimiter, gw.Idempotency, gw.Redis = shared.apq, shared.rateLimiter, shared.idempotency, shared.status
+	if gw.Idempotency == nil {
+		gw.Idempotency = idempotency.NewMemory(idempotency.MemoryOptions{TTL: cfg.IdempotencyTTL})
+	}
+	if gw.Inbound, err = inboundAuthenticator(ctx, cfg.Inbound); err != nil {
+		return err
+	}
+	if gw.AllowAnonymousWrites && !cfg.Sandbox && gw.Inbound == nil && gw.AuthMode == gateway.AuthServer {
+		logger.Warn("ALLOW_ANONYMOUS_WRITES=true: anyone who reaches this gateway can place calls with its Revox key")
+	}
+	servers := []*http.Server{{
 		Addr:              ":" + cfg.Port,
-		Handler:           h,
+		Handler:           gateway.New(gw),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
+		WriteTimeout:      gw.RequestTimeout + 5*time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-	}
-	servers := []*http.Server{srv}
+	}}
 	if cfg.MetricsAddr != "" {
 		// Metrics name operations and show the load: operators may keep
 		// them off the public port.
@@ -194,6 +156,30 @@ func run(args []string) error {
 	}
 	logger.Info("gateway listening", "playground", "http://localhost:"+cfg.Port+"/", "graphql", "http://localhost:"+cfg.Port+"/query", "sandbox", cfg.Sandbox)
 	return serve(ctx, logger, cfg.ShutdownGrace, servers...)
+}
+
+// startEmbeddedSandbox serves the sandbox in this process on a loopback
+// port of its own, so that the gateway talks to it over real HTTP exactly
+// as to the real API, and points cfg's upstream at it.
+func startEmbeddedSandbox(logger *slog.Logger, cfg *config) (stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox listener: %w", err)
+	}
+	opts := sandbox.Options{FirstPage: cfg.Upstream.FirstPage, TimeScale: cfg.SandboxTimeScale}
+	var upstream http.Handler = sandbox.New(opts)
+	cfg.Upstream.APIKey = sandbox.DefaultAPIKey
+	if cfg.Gateway.AuthMode == gateway.AuthForward {
+		// Each caller's key selects its own dataset, as accounts do upstream.
+		upstream = sandbox.NewTenants(sandboxTenantKeys, opts)
+		cfg.Upstream.APIKey = ""
+	}
+	sb := &http.Server{Handler: upstream, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = sb.Serve(ln) }()
+	cfg.Upstream.BaseURL = "http://" + ln.Addr().String()
+	logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
+		"sandbox_url", cfg.Upstream.BaseURL, "auth_mode", cfg.Gateway.AuthMode)
+	return func() { _ = sb.Close() }, nil
 }
 
 // sandboxTenantKeys are the keys the sandbox accepts in forward auth mode,
@@ -243,4 +229,15 @@ func newLogger(cfg config) *slog.Logger {
 		h = slog.NewTextHandler(os.Stderr, opts)
 	}
 	return slog.New(telemetry.LogHandler(h))
+}
+
+// inboundAuthenticator builds INBOUND_AUTH's authenticator; nil for none.
+func inboundAuthenticator(ctx context.Context, in inboundConfig) (inbound.Authenticator, error) {
+	switch in.Mode {
+	case "token":
+		return inbound.LoadTokens(in.TokensFile)
+	case "jwt":
+		return inbound.NewJWT(ctx, in.JWT)
+	}
+	return nil, nil
 }

@@ -28,13 +28,13 @@ type sharedState struct {
 // Redis: a replica starts, and serves reads, while Redis is down.
 func openShared(cfg config, logger *slog.Logger, tel *telemetry.Telemetry) (*sharedState, error) {
 	s := &sharedState{}
-	if cfg.RedisURL == "" {
+	if cfg.Redis.URL == "" {
 		return s, nil
 	}
 	conn, err := redisstore.Open(redisstore.Options{
-		URL:        cfg.RedisURL,
-		Prefix:     cfg.RedisPrefix,
-		Timeout:    cfg.RedisTimeout,
+		URL:        cfg.Redis.URL,
+		Prefix:     cfg.Redis.Prefix,
+		Timeout:    cfg.Redis.Timeout,
 		Logger:     logger,
 		Registerer: tel.Registry(),
 	})
@@ -43,23 +43,24 @@ func openShared(cfg config, logger *slog.Logger, tel *telemetry.Telemetry) (*sha
 	}
 	s.conn = conn
 	s.status = conn
-	apqSize := cfg.APQCacheSize
+	g := cfg.Gateway
+	apqSize := g.APQCacheSize
 	if apqSize == 0 {
 		apqSize = gateway.DefaultAPQCacheSize
 	}
 	s.apq = redisstore.NewAPQCache(conn, lru.New[string](apqSize), 0)
-	if cfg.CacheTTL > 0 {
+	if cfg.Upstream.CacheTTL > 0 {
 		s.cache = redisstore.NewResponseCache(conn)
 	}
-	s.idempotency = redisstore.NewIdempotencyStore(conn, redisstore.IdempotencyOptions{})
-	if cfg.RateLimitRPS > 0 {
-		burst := cfg.RateLimitBurst
+	s.idempotency = redisstore.NewIdempotencyStore(conn, redisstore.IdempotencyOptions{TTL: cfg.IdempotencyTTL})
+	if g.RateLimitRPS > 0 {
+		burst := g.RateLimitBurst
 		if burst == 0 {
-			burst = gateway.DefaultRateLimitBurst(cfg.RateLimitRPS)
+			burst = gateway.DefaultRateLimitBurst(g.RateLimitRPS)
 		}
-		s.rateLimiter = redisstore.NewRateLimiter(conn, cfg.RateLimitRPS, burst, gateway.NewLocalRateLimiter(cfg.RateLimitRPS, burst))
+		s.rateLimiter = redisstore.NewRateLimiter(conn, g.RateLimitRPS, burst, gateway.NewLocalRateLimiter(g.RateLimitRPS, burst))
 	}
-	logger.Info("sharing state through redis", "prefix", cfg.RedisPrefix, "timeout", cfg.RedisTimeout)
+	logger.Info("sharing state through redis", "prefix", cfg.Redis.Prefix, "timeout", cfg.Redis.Timeout)
 	return s, nil
 }
 

@@ -13,7 +13,7 @@ import (
 func TestOpenShared(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t.Run("without REDIS_URL everything stays in memory", func(t *testing.T) {
-		cfg, err := loadConfig(env(map[string]string{"CACHE_TTL": "1s", "RATE_LIMIT_RPS": "5"}))
+		cfg, err := loadConfig(cmdServe, env(map[string]string{"CACHE_TTL": "1s", "RATE_LIMIT_RPS": "5"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func TestOpenShared(t *testing.T) {
 	})
 	t.Run("with REDIS_URL the persisted queries, cache, idempotency and rate limit are shared", func(t *testing.T) {
 		srv := redistest.Start(t)
-		cfg, err := loadConfig(env(map[string]string{"REDIS_URL": srv.URL(), "CACHE_TTL": "1s", "RATE_LIMIT_RPS": "5"}))
+		cfg, err := loadConfig(cmdServe, env(map[string]string{"REDIS_URL": srv.URL(), "CACHE_TTL": "1s", "RATE_LIMIT_RPS": "5"}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func TestOpenShared(t *testing.T) {
 	})
 	t.Run("a REDIS_URL Redis cannot parse is refused at startup", func(t *testing.T) {
 		for _, url := range []string{"redis://:secret@host:notaport/0", "redis://:secret@host:6379/notadb", "rediss://user:secret@host:6379/0?dial_timeout=x"} {
-			cfg, err := loadConfig(env(map[string]string{"REDIS_URL": url}))
+			cfg, err := loadConfig(cmdServe, env(map[string]string{"REDIS_URL": url}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -866,8 +866,10 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphqls", Input: `# Apollo Federation v2 subgraph. This file is also the subgraph's
-# ` + "`" + `_service { sdl }` + "`" + ` (and what ` + "`" + `go run . schema` + "`" + ` prints):
+	{Name: "../schema.graphqls", Input: `# Apollo Federation v2 subgraph. This file is the subgraph's
+# ` + "`" + `_service { sdl }` + "`" + `, which ` + "`" + `go run . schema --federation` + "`" + ` prints as it is;
+# ` + "`" + `go run . schema` + "`" + ` prints it without the federation ` + "`" + `@link` + "`" + `, ` + "`" + `@key` + "`" + ` and
+# ` + "`" + `@shareable` + "`" + ` (the client schema, for code generators):
 # - ` + "`" + `Call` + "`" + ` is an entity keyed by ` + "`" + `id` + "`" + `: other subgraphs may reference it with
 #   ` + "`" + `type Call @key(fields: "id", resolvable: false) { id: ID! }` + "`" + ` and let this
 #   subgraph resolve its fields.

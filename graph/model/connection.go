@@ -1,9 +1,6 @@
 package model
 
-import (
-	"encoding/base64"
-	"strconv"
-)
+import "github.com/revox-graphql/gateway/graph/cursor"
 
 // CallAttemptConnection is one window of the attempt list in the Relay
 // shape. Its edges are made when asked for: a request selecting nodes
@@ -48,27 +45,12 @@ func NewCallAttemptEdge(node *CallAttempt, offset int, fingerprint uint32) CallA
 }
 
 // Cursor is the edge's opaque cursor.
-func (e *CallAttemptEdge) Cursor() string { return string(AppendCursor(nil, e.offset, e.fingerprint)) }
-
-// AppendCursor appends the cursor of the attempt at offset under a statuses
-// filter of the given fingerprint: the unpadded URL-safe base64 of
-// "c1:<offset>:<fingerprint in hex>".
-func AppendCursor(b []byte, offset int, fingerprint uint32) []byte {
-	var buf [40]byte
-	raw := append(buf[:0], CursorPrefix...)
-	raw = strconv.AppendInt(raw, int64(offset), 10)
-	raw = append(raw, ':')
-	raw = strconv.AppendUint(raw, uint64(fingerprint), 16)
-	return base64.RawURLEncoding.AppendEncode(b, raw)
-}
+func (e *CallAttemptEdge) Cursor() string { return cursor.Encode(e.offset, e.fingerprint) }
 
 // AppendCursorTo appends the edge's cursor.
 func (e *CallAttemptEdge) AppendCursorTo(b []byte) []byte {
-	return AppendCursor(b, e.offset, e.fingerprint)
+	return cursor.Append(b, e.offset, e.fingerprint)
 }
-
-// CursorPrefix versions the cursor format.
-const CursorPrefix = "c1:"
 
 // PageInfo is Relay's page information.
 type PageInfo struct {

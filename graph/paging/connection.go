@@ -1,9 +1,14 @@
+// Package paging turns GraphQL connection arguments into upstream page loads
+// and assembles the Relay connection: the statuses filter, argument
+// validation, window arithmetic and exact hasNextPage/hasPreviousPage. The
+// cursors' format is package cursor's.
 package paging
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/revox-graphql/gateway/graph/cursor"
 	"github.com/revox-graphql/gateway/graph/model"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
@@ -46,6 +51,9 @@ type Want struct {
 	HasPreviousPage bool
 }
 
+// MaxOffset bounds positions in the attempt list (see cursor.MaxOffset).
+const MaxOffset = cursor.MaxOffset
+
 // plan is a validated request: the window [start, start+count) (page mode
 // or forward), [start, end) (backward from a cursor) or, backward without a
 // cursor, the last count attempts of the list (fromEnd).
@@ -56,6 +64,22 @@ type plan struct {
 	backward bool
 	fromEnd  bool
 	end      int
+}
+
+// inRange refuses v outside [least, most] in plain words.
+func inRange(name string, v, least, most int) error {
+	msg := ""
+	switch {
+	case v < 0:
+		msg = "must not be negative"
+	case v < least:
+		msg = fmt.Sprintf("must be at least %d", least)
+	case v > most:
+		msg = fmt.Sprintf("must be at most %d", most)
+	default:
+		return nil
+	}
+	return &model.InputError{Argument: name, Message: msg}
 }
 
 // validate checks the arguments and makes the plan, without any upstream
@@ -70,12 +94,15 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 	case forward && backward:
 		return plan{}, &model.InputError{Message: "first/after cannot be combined with last/before"}
 	}
-	size := func(name string, v *int, min int) (int, error) {
+	// first and last may be 0, as Relay's specification says: an empty
+	// window whose pageInfo still answers. pageSize may not: a page of
+	// nothing has no position in the list.
+	size := func(name string, v *int, least int) (int, error) {
 		if v == nil {
 			return lim.DefaultSize, nil
 		}
-		if *v < min || *v > lim.MaxSize {
-			return 0, &model.InputError{Argument: name, Message: fmt.Sprintf("must be between %d and %d", min, lim.MaxSize)}
+		if err := inRange(name, *v, least, lim.MaxSize); err != nil {
+			return 0, err
 		}
 		return *v, nil
 	}
@@ -88,8 +115,8 @@ func validate(a Args, f Filter, lim Limits) (plan, error) {
 		if a.Page != nil {
 			page = *a.Page
 		}
-		if page < 0 || page > MaxOffset/n {
-			return plan{}, &model.InputError{Argument: "page", Message: fmt.Sprintf("must be between 0 and %d", MaxOffset/n)}
+		if err := inRange("page", page, 0, MaxOffset/n); err != nil {
+			return plan{}, err
 		}
 		return plan{pageMode: true, start: page * n, count: n}, nil
 	}

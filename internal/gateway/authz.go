@@ -35,7 +35,7 @@ const DefaultMaxMutations = 10
 
 // authenticate admits callers a credential check accepts (INBOUND_AUTH);
 // the others get 401 UNAUTHENTICATED before anything else is done.
-func authenticate(auth inbound.Authenticator, next http.Handler) http.Handler {
+func authenticate(f refuser, auth inbound.Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := auth.Authenticate(r.Context(), r)
 		if err != nil {
@@ -44,7 +44,7 @@ func authenticate(auth inbound.Authenticator, next http.Handler) http.Handler {
 			if errors.Is(err, inbound.ErrInvalid) {
 				msg = "the bearer token is not valid for this gateway"
 			}
-			writeRefusal(w, r, http.StatusUnauthorized, CodeUnauthenticated, msg)
+			f.refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, msg)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(inbound.WithPrincipal(r.Context(), p)))

@@ -53,6 +53,9 @@ type Config struct {
 	Operation OperationLimits
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds the time a request body takes to arrive,
+	// from the end of its headers (default 10s).
+	BodyReadTimeout time.Duration
 	// DisableIntrospection turns off introspection and field suggestions.
 	DisableIntrospection bool
 	// APQCacheSize is the number of automatic persisted queries kept.
@@ -117,6 +120,7 @@ const (
 	DefaultAPQCacheSize        = 1000
 	DefaultRequestTimeout      = 30 * time.Second
 	DefaultMaxInFlight         = 1024
+	DefaultBodyReadTimeout     = 10 * time.Second
 )
 
 // DefaultRateLimitBurst is the burst when RATE_LIMIT_BURST is unset: two
@@ -158,6 +162,9 @@ func (c *Config) withDefaults() {
 	c.Operation.withDefaults()
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if c.APQCacheSize == 0 {
 		c.APQCacheSize = DefaultAPQCacheSize
@@ -203,8 +210,8 @@ func New(cfg Config) http.Handler {
 	}
 	srv.SetDisableSuggestion(cfg.DisableIntrospection)
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
-	srv.Use(extension.AutomaticPersistedQuery{Cache: cfg.APQCache})
-	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
+	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: cfg.APQCache}})
+	srv.Use(newOperationLimiter(cfg.Operation))
 	srv.Use(accessGuard{
 		inboundAuth:    cfg.Inbound != nil,
 		anonymousWrite: cfg.AuthMode == AuthForward || cfg.AllowAnonymousWrites,
@@ -250,22 +257,24 @@ func New(cfg Config) http.Handler {
 // protectQuery wraps the GraphQL endpoint with the checks that run before
 // GraphQL sees a request, cheapest refusal first.
 func protectQuery(cfg Config, next http.Handler) http.Handler {
+	f := refuser{cfg.Telemetry}
 	h := withDeadline(cfg.RequestTimeout, idempotencyHeader(next))
 	if cfg.AuthMode == AuthForward {
-		h = forwardCredential(h)
+		h = forwardCredential(f, h)
 	}
 	if cfg.Inbound != nil {
-		h = authenticate(cfg.Inbound, h)
+		h = authenticate(f, cfg.Inbound, h)
 	}
-	h = limitBody(cfg.MaxBodyBytes, h)
+	h = identifyClient(cfg.TrustedProxies, h)
+	// After the body is read: a client sending its body slowly holds a
+	// connection, never an execution slot.
+	h = limitInFlight(f, cfg.MaxInFlight, h)
+	h = limitBody(f, cfg.MaxBodyBytes, cfg.BodyReadTimeout, h)
 	if !cfg.DisableCSRFPrevention {
-		h = preventCSRF(h)
+		h = preventCSRF(f, h)
 	}
-	// Before the body is read, so that bodies count too; after the rate
-	// limit, so that refused requests take no slot.
-	h = limitInFlight(cfg.MaxInFlight, h)
 	if cfg.RateLimitRPS > 0 {
-		h = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, h)
+		h = rateLimit(f, cfg.RateLimiter, cfg.TrustedProxies, h)
 	}
 	return h
 }
@@ -284,17 +293,23 @@ type alwaysReady struct{}
 
 func (alwaysReady) Ready(context.Context) error { return nil }
 
-// accessLog logs one structured line per request.
+// accessLog logs one structured line per request: at DEBUG for probes
+// and scrapes, which come every few seconds, at INFO for the rest.
 func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		level := slog.LevelInfo
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			level = slog.LevelDebug
+		}
+		logger.LogAttrs(r.Context(), level, "http request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		)
 	})
 }

@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
+
+	"github.com/revox-graphql/gateway/graph/resolvers"
 )
 
 // Codes of operations refused before execution.
@@ -27,7 +29,7 @@ const (
 func init() {
 	// A refused operation is a request error, like a validation failure:
 	// 400 under application/graphql-response+json, no data entry.
-	for _, code := range []string{CodeTooManyTokens, CodeQueryTooDeep, CodeTooManyAliases, CodeTooManyDirectives, CodeQueryTooComplex} {
+	for _, code := range []string{CodeTooManyTokens, CodeQueryTooDeep, CodeTooManyAliases, CodeTooManyDirectives, CodeQueryTooComplex, CodeBadUserInput} {
 		errcode.RegisterErrorType(code, errcode.KindProtocol)
 	}
 }
@@ -79,27 +81,17 @@ func (l *OperationLimits) withDefaults() {
 	}
 }
 
-// operationLimiter is the gqlgen extension enforcing OperationLimits.
+// operationLimiter is the gqlgen extension enforcing OperationLimits. It
+// measures every operation: a cache of its verdicts per document,
+// operation and variables saved under 4% of the CPU of a warm 20-attempt
+// page once the fast path was generated (issue 9), and was removed.
 type operationLimiter struct {
 	limits OperationLimits
 	schema graphql.ExecutableSchema
-	// verdicts remembers the answer for a parsed document (kept by the
-	// query cache, so the same pointer for the same query), operation and
-	// variables: measuring the cost was a tenth of the gateway's own work
-	// for a 20-attempt page (BenchmarkGatewayWarm).
-	verdicts *lru.Cache[verdictKey, verdict]
 }
 
-// newOperationLimiter remembers up to entries verdicts.
-func newOperationLimiter(limits OperationLimits, entries int) *operationLimiter {
-	verdicts, _ := lru.New[verdictKey, verdict](max(entries, 1))
-	return &operationLimiter{limits: limits, verdicts: verdicts}
-}
-
-type verdictKey struct {
-	doc       *ast.QueryDocument
-	operation string
-	variables string // canonical JSON, "" when there are none
+func newOperationLimiter(limits OperationLimits) *operationLimiter {
+	return &operationLimiter{limits: limits}
 }
 
 // verdict is a refusal's code and message; the zero verdict admits.
@@ -111,10 +103,6 @@ func (v verdict) err() *gqlerror.Error {
 	}
 	return refusal(v.code, "%s", v.message)
 }
-
-// maxVerdictVariables bounds the variables a verdict is remembered for, so
-// that the cache stays small; larger ones are measured every time.
-const maxVerdictVariables = 1 << 10
 
 var (
 	_ graphql.HandlerExtension          = (*operationLimiter)(nil)
@@ -151,27 +139,10 @@ func (l *operationLimiter) MutateOperationParameters(_ context.Context, params *
 	}
 }
 
-// MutateOperationContext checks depth, aliases, directives and cost of the
-// operation about to run.
+// MutateOperationContext checks depth, aliases, directives, cost and
+// _entities representations of the operation about to run.
 func (l *operationLimiter) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	key := verdictKey{doc: opCtx.Doc, operation: opCtx.OperationName}
-	cacheable := l.verdicts != nil
-	if cacheable && len(opCtx.Variables) > 0 {
-		// encoding/json sorts map keys: one spelling per set of values.
-		vars, err := json.Marshal(opCtx.Variables)
-		cacheable = err == nil && len(vars) <= maxVerdictVariables
-		key.variables = string(vars)
-	}
-	if cacheable {
-		if v, ok := l.verdicts.Get(key); ok {
-			return v.err()
-		}
-	}
-	v := l.judge(ctx, opCtx)
-	if cacheable {
-		l.verdicts.Add(key, v)
-	}
-	return v.err()
+	return l.judge(ctx, opCtx).err()
 }
 
 // judge measures the operation against the limits.
@@ -198,10 +169,55 @@ func (l *operationLimiter) judge(ctx context.Context, opCtx *graphql.OperationCo
 	case s.directives > l.limits.MaxDirectives:
 		return refuse(CodeTooManyDirectives, "the operation uses %d directives; the limit is %d", s.directives, l.limits.MaxDirectives)
 	}
-	if cost := complexity.Calculate(ctx, l.schema, op, opCtx.Variables); cost > l.limits.MaxCost {
+	entities := &entityPricing{ExecutableSchema: l.schema}
+	cost := complexity.Calculate(ctx, entities, op, opCtx.Variables)
+	if entities.invalid != "" {
+		return refuse(CodeBadUserInput, "invalid _entities representation: %s", entities.invalid)
+	}
+	if cost > l.limits.MaxCost {
 		return refuse(CodeQueryTooComplex, "the operation costs %d; the limit is %d", cost, l.limits.MaxCost)
 	}
+	if entities.representations > resolvers.MaxEntityRepresentations {
+		return refuse(CodeQueryTooComplex, "the operation has %d _entities representations; the limit is %d", entities.representations, resolvers.MaxEntityRepresentations)
+	}
 	return verdict{}
+}
+
+// entityPricing prices each _entities representation like a call(id:)
+// field (each costs an upstream request and its selection), and counts the
+// representations of the whole operation, aliased fields included.
+type entityPricing struct {
+	graphql.ExecutableSchema
+	representations int
+	// invalid says what is wrong with the first representation that is
+	// not an object with a string __typename and a scalar id.
+	invalid string
+}
+
+func (p *entityPricing) Complexity(ctx context.Context, typeName, field string, child int, args map[string]any) (int, bool) {
+	if typeName != "Query" || field != "_entities" {
+		return p.ExecutableSchema.Complexity(ctx, typeName, field, child, args)
+	}
+	n := 1 // a single value coerces to a list of one
+	switch reps := args["representations"].(type) {
+	case []any:
+		n = len(reps)
+		for i, rep := range reps {
+			if p.invalid == "" {
+				p.invalid = checkRepresentation(i, rep)
+			}
+		}
+	case nil:
+		n = 0
+	default:
+		p.invalid = checkRepresentation(0, reps)
+	}
+	p.representations += n
+	child = max(child, 1)
+	if n > (math.MaxInt-1)/child {
+		return math.MaxInt, true
+	}
+	return 1 + n*child, true
 }
 
 // shapeStats measures an operation. Fragments are followed (once per path,
@@ -263,5 +279,28 @@ func (s *shapeStats) walk(set ast.SelectionSet, depth int, inFragments map[strin
 			s.walk(sel.Definition.SelectionSet, depth, inFragments)
 			delete(inFragments, sel.Name)
 		}
+	}
+}
+
+// checkRepresentation finds what gqlgen's federation runtime would fail on
+// as an internal error: a representation that is not an object, or whose
+// __typename is not a string, or whose id (the key of Call, the one
+// entity) is not a string or a number. A missing field or an unknown type
+// is the runtime's to report, as BAD_USER_INPUT too.
+func checkRepresentation(i int, rep any) string {
+	obj, ok := rep.(map[string]any)
+	if !ok {
+		return fmt.Sprintf("representation %d is not an object", i)
+	}
+	if t, ok := obj["__typename"]; ok {
+		if _, ok := t.(string); !ok {
+			return fmt.Sprintf("the __typename of representation %d is not a string", i)
+		}
+	}
+	switch obj["id"].(type) {
+	case nil, string, json.Number, int, int64, float64:
+		return ""
+	default:
+		return fmt.Sprintf("the id of representation %d is not a string or a number", i)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -51,7 +52,7 @@ func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
-		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %+v body:%s", err, body)}))
+		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %v; the body starts %s", err, quotePrefix(body))}))
 		return
 	}
 	params.Headers = r.Header
@@ -140,4 +141,16 @@ func hasCode(errs gqlerror.List, code string) bool {
 		}
 	}
 	return false
+}
+
+// maxQuotedBody is how much of a malformed body an error message quotes.
+const maxQuotedBody = 64
+
+// quotePrefix quotes the start of a body for an error message: a large
+// body is not echoed back whole.
+func quotePrefix(body []byte) string {
+	if len(body) <= maxQuotedBody {
+		return strconv.Quote(string(body))
+	}
+	return strconv.Quote(string(body[:maxQuotedBody])) + "…"
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/revox-graphql/gateway/graph/loaders"
 	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/telemetry"
 )
 
 // Codes of requests refused before GraphQL sees them.
@@ -28,6 +31,7 @@ const (
 	CodeCSRFPrevented   = "CSRF_PREVENTED"
 	CodeRateLimited     = "RATE_LIMITED"
 	CodeOverloaded      = "OVERLOADED"
+	CodeBodyTimeout     = "REQUEST_BODY_TIMEOUT"
 )
 
 // Auth modes.
@@ -55,26 +59,47 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, status int, code, msg 
 	_, _ = w.Write(body)
 }
 
-// limitBody refuses bodies larger than maxBytes with 413 before any
-// parsing. The body is read here, bounded, so that the refusal is certain
-// and the handler below reads from memory.
-func limitBody(maxBytes int64, next http.Handler) http.Handler {
+// refuser answers the requests the guards refuse and counts them by code.
+type refuser struct{ tel *telemetry.Telemetry }
+
+func (f refuser) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	f.tel.Refused(code)
+	writeRefusal(w, r, status, code, msg)
+}
+
+// limitBody reads the request body, bounded in size and time, before
+// anything that holds a resource (an execution slot) for the request:
+// larger than maxBytes is 413, slower than timeout 408. The handler below
+// reads the body from memory.
+func limitBody(f refuser, maxBytes int64, timeout time.Duration, next http.Handler) http.Handler {
+	tooLarge := "request body larger than " + strconv.FormatInt(maxBytes, 10) + " bytes"
+	tooSlow := "the request body did not arrive within " + timeout.String()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if r.ContentLength > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+			f.refuse(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
+		// Without a connection (a handler called directly) there is no
+		// deadline to set, and nothing slow to guard against.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(timeout))
 		data, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
-		if err != nil {
-			writeRefusal(w, r, http.StatusBadRequest, CodeBadUserInput, "request body could not be read")
+		_ = rc.SetReadDeadline(time.Time{})
+		var netErr net.Error
+		switch {
+		case errors.As(err, &netErr) && netErr.Timeout():
+			w.Header().Set("Connection", "close")
+			f.refuse(w, r, http.StatusRequestTimeout, CodeBodyTimeout, tooSlow)
 			return
-		}
-		if int64(len(data)) > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+		case err != nil:
+			f.refuse(w, r, http.StatusBadRequest, CodeBadRequest, "request body could not be read")
+			return
+		case int64(len(data)) > maxBytes:
+			f.refuse(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(data))
@@ -86,10 +111,12 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 // CORS preflight, in the manner of Apollo Server: a GET or POST is let
 // through only with a Content-Type other than the three "simple" ones, or
 // with a non-empty Apollo-Require-Preflight or X-Apollo-Operation-Name
-// header (which a simple request cannot carry). OPTIONS passes.
-func preventCSRF(next http.Handler) http.Handler {
+// header (which a simple request cannot carry). Other methods pass: the
+// transport answers them 405.
+func preventCSRF(f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions ||
+		// Other methods are never simple requests, and get their 405.
+		if r.Method != http.MethodGet && r.Method != http.MethodPost ||
 			r.Header.Get("Apollo-Require-Preflight") != "" ||
 			r.Header.Get("X-Apollo-Operation-Name") != "" {
 			next.ServeHTTP(w, r)
@@ -102,23 +129,33 @@ func preventCSRF(next http.Handler) http.Handler {
 				return
 			}
 		}
-		writeRefusal(w, r, http.StatusBadRequest, CodeCSRFPrevented,
+		f.refuse(w, r, http.StatusBadRequest, CodeCSRFPrevented,
 			"this request has been blocked as a potential cross-site request forgery: send Content-Type: application/json, or a non-empty Apollo-Require-Preflight header")
 	})
 }
 
 // forwardCredential takes the caller's Bearer credential for upstream
 // requests; a request without one is refused before any upstream call.
-func forwardCredential(next http.Handler) http.Handler {
+func forwardCredential(f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 512 || strings.ContainsAny(token, " \t\r\n") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="revox"`)
-			writeRefusal(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
+			f.refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(loaders.WithCredential(r.Context(), token)))
+		sum := sha256.Sum256([]byte(token))
+		ctx := telemetry.WithClient(r.Context(), "key:"+hex.EncodeToString(sum[:8]))
+		next.ServeHTTP(w, r.WithContext(loaders.WithCredential(ctx, token)))
+	})
+}
+
+// identifyClient names the client of a request by its address, for the
+// shares of metrics labels (forward mode names it by its credential).
+func identifyClient(trusted []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(telemetry.WithClient(r.Context(), "ip:"+clientIP(r, trusted))))
 	})
 }
 
@@ -169,11 +206,11 @@ func (l *LocalRateLimiter) Allow(_ context.Context, client string) (bool, time.D
 
 // rateLimit lets each client (by IP, see clientIP) through as limiter
 // allows, answering 429 with Retry-After beyond that.
-func rateLimit(limiter RateLimiter, trusted []netip.Prefix, next http.Handler) http.Handler {
+func rateLimit(f refuser, limiter RateLimiter, trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ok, delay := limiter.Allow(r.Context(), clientIP(r, trusted)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int(math.Ceil(delay.Seconds())), 1)))
-			writeRefusal(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
+			f.refuse(w, r, http.StatusTooManyRequests, CodeRateLimited, "too many requests; retry later")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -228,7 +265,7 @@ func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
 // bounded (body limit, operation limits, page sizes: about 0.5 MiB for a
 // full 100-attempt page, BENCHMARKS.md), and this bounds how many of them
 // the process holds.
-func limitInFlight(n int, next http.Handler) http.Handler {
+func limitInFlight(f refuser, n int, next http.Handler) http.Handler {
 	slots := make(chan struct{}, n)
 	msg := "the gateway is serving its maximum of " + strconv.Itoa(n) + " requests at once; retry later"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -236,7 +273,7 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 		case slots <- struct{}{}:
 		default:
 			w.Header().Set("Retry-After", "1")
-			writeRefusal(w, r, http.StatusServiceUnavailable, CodeOverloaded, msg)
+			f.refuse(w, r, http.StatusServiceUnavailable, CodeOverloaded, msg)
 			return
 		}
 		defer func() { <-slots }()

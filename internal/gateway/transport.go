@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -70,7 +71,38 @@ func (t overHTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 
 	ex := &recordingExecutor{GraphExecutor: exec, get: r.Method == http.MethodGet}
 	rw := &conformingWriter{ResponseWriter: w, mediaType: mediaType, exec: ex}
+	if ex.get {
+		// gqlgen's GET writes these refusals itself, past the presenter.
+		if msg := undecodableGETParameter(r); msg != "" {
+			resp := ex.DispatchError(r.Context(), gqlerror.List{{Message: msg, Extensions: map[string]any{"code": CodeBadRequest}}})
+			rw.WriteHeader(http.StatusBadRequest)
+			writeResponse(rw, resp)
+			return
+		}
+	}
 	t.Transport.Do(rw, r, ex)
+}
+
+// undecodableGETParameter says which parameter of a GET request is not the
+// JSON object it must be, or "".
+func undecodableGETParameter(r *http.Request) string {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "the URL's query string could not be decoded"
+	}
+	for _, name := range []string{"variables", "extensions"} {
+		v := query.Get(name)
+		if v == "" {
+			continue
+		}
+		var obj map[string]any
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil || dec.More() {
+			return name + " could not be decoded: want a JSON object"
+		}
+	}
+	return ""
 }
 
 // negotiate picks the response media type from the Accept header values:
@@ -124,9 +156,10 @@ type recordingExecutor struct {
 	graphql.GraphExecutor
 	get bool
 
-	missingQuery bool // the request has no query: a request error, not a document error
-	notForGet    bool // a GET request selects a mutation or subscription
-	requestError bool // execution never started, so the response has no data entry
+	missingQuery  bool // the request has no query: a request error, not a document error
+	queryNotKnown bool // an automatic persisted query the gateway does not know yet
+	notForGet     bool // a GET request selects a mutation or subscription
+	requestError  bool // execution never started, so the response has no data entry
 }
 
 func (e *recordingExecutor) CreateOperationContext(ctx context.Context, params *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
@@ -134,6 +167,9 @@ func (e *recordingExecutor) CreateOperationContext(ctx context.Context, params *
 	// An automatic persisted query sends only its hash; the APQ extension
 	// fills in the query when it knows it, and a miss is its own error.
 	e.missingQuery = params.Query == "" && params.Extensions["persistedQuery"] == nil
+	for _, err := range errs {
+		e.queryNotKnown = e.queryNotKnown || err.Extensions["code"] == CodePersistedQueryNotFound
+	}
 	if !e.get || e.missingQuery {
 		return opCtx, errs
 	}
@@ -193,6 +229,10 @@ func (w *conformingWriter) WriteHeader(status int) {
 		// Under application/json a document that does not parse or
 		// validate is a GraphQL error in a 200 response.
 		status = http.StatusOK
+	}
+	if w.exec.get && w.exec.queryNotKnown {
+		// The client sends the query next: no cache between may keep the miss.
+		w.Header().Set("Cache-Control", "private, no-cache, must-revalidate")
 	}
 	w.Header().Set("Content-Type", w.mediaType+"; charset=utf-8")
 	w.ResponseWriter.WriteHeader(status)

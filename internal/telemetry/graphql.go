@@ -50,7 +50,7 @@ func newGraphQLMetrics(reg prometheus.Registerer, tracer trace.Tracer, propagato
 			Help:    "Time from receiving a GraphQL request to its last response, by operation name.",
 			Buckets: durationBuckets,
 		}, []string{"operation"}),
-		names:      newNameSet(maxOperationNames, maxNameLength),
+		names:      newNameSet(maxOperationNames, maxNameLength, maxNamesPerClient),
 		tracer:     tracer,
 		propagator: propagator,
 	}
@@ -85,7 +85,8 @@ type operationKey struct{}
 func (g *graphqlMetrics) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ctx = g.continueTrace(ctx, opCtx)
-	rec := g.start(ctx, opCtx, true)
+	rec := g.start(ctx, opCtx)
+	rec.admissible = true
 	ctx = trace.ContextWithSpan(context.WithValue(ctx, operationKey{}, rec), rec.span)
 	subscription := opCtx.Operation != nil && opCtx.Operation.Operation == ast.Subscription
 
@@ -116,14 +117,13 @@ func (g *graphqlMetrics) InterceptResponse(ctx context.Context, next graphql.Res
 		return next(ctx)
 	}
 	// A body that is not a GraphQL request at all comes without an
-	// operation context. Only a document that parsed names its operation; a
-	// bare operationName of a rejected request is the client's unchecked
-	// claim and may only use a name already admitted.
+	// operation context. A rejected request admits no name: it may only
+	// use a name an operation that ran has admitted.
 	opCtx := &graphql.OperationContext{Stats: graphql.Stats{OperationStart: graphql.GetStartTime(ctx)}}
 	if graphql.HasOperationContext(ctx) {
 		opCtx = graphql.GetOperationContext(ctx)
 	}
-	rec := g.start(g.continueTrace(ctx, opCtx), opCtx, opCtx.Operation != nil)
+	rec := g.start(g.continueTrace(ctx, opCtx), opCtx)
 	defer rec.finishOnPanic()
 	resp := next(ctx)
 	rec.observe(resp)
@@ -143,10 +143,16 @@ func (g *graphqlMetrics) continueTrace(ctx context.Context, opCtx *graphql.Opera
 
 // operationRecord accumulates what the responses of one operation said.
 type operationRecord struct {
-	g     *graphqlMetrics
-	label string
-	start time.Time
-	span  trace.Span
+	g      *graphqlMetrics
+	label  string
+	name   string // the operation's own name, for admission at the end
+	client string
+	start  time.Time
+	span   trace.Span
+
+	// admissible is set for operations that ran; unauthenticated when one
+	// of their errors says the credential was refused.
+	admissible, unauthenticated bool
 
 	seen    bool
 	outcome string
@@ -154,12 +160,13 @@ type operationRecord struct {
 	once    sync.Once
 }
 
-func (g *graphqlMetrics) start(ctx context.Context, opCtx *graphql.OperationContext, admit bool) *operationRecord {
+func (g *graphqlMetrics) start(ctx context.Context, opCtx *graphql.OperationContext) *operationRecord {
 	name, opType := opCtx.OperationName, ""
 	if opCtx.Operation != nil {
 		name, opType = opCtx.Operation.Name, string(opCtx.Operation.Operation)
 	}
-	label := g.names.label(name, admit)
+	client := clientOf(ctx)
+	label := g.names.label(name, client, false)
 	start := opCtx.Stats.OperationStart
 	if start.IsZero() {
 		start = time.Now()
@@ -176,7 +183,7 @@ func (g *graphqlMetrics) start(ctx context.Context, opCtx *graphql.OperationCont
 		trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...),
 	)
-	return &operationRecord{g: g, label: label, start: start, span: span, outcome: outcomeOK}
+	return &operationRecord{g: g, label: label, name: name, client: client, start: start, span: span, outcome: outcomeOK}
 }
 
 // observe folds one response in: the first response decides whether there
@@ -198,6 +205,9 @@ func (r *operationRecord) observe(resp *graphql.Response) {
 	if r.code == "" {
 		r.code = codeLabel(resp.Errors[0].Extensions["code"])
 	}
+	for _, err := range resp.Errors {
+		r.unauthenticated = r.unauthenticated || err.Extensions["code"] == codeUnauthenticated
+	}
 }
 
 // hasData reports whether a response's data is present and not null.
@@ -211,6 +221,12 @@ func (r *operationRecord) finish() {
 	r.once.Do(func() {
 		if r.outcome != outcomeOK && r.code == "" {
 			r.code = codeOther
+		}
+		if r.label == labelOther && r.admissible && !r.unauthenticated {
+			if r.label = r.g.names.label(r.name, r.client, true); r.label != labelOther {
+				r.span.SetName(r.label)
+				r.span.SetAttributes(attrOperationName.String(r.label))
+			}
 		}
 		r.g.operations.WithLabelValues(r.label, r.outcome, r.code).Inc()
 		r.g.duration.WithLabelValues(r.label).Observe(time.Since(r.start).Seconds())

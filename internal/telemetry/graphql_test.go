@@ -24,7 +24,7 @@ import (
 // testSchema is the schema of testGraphQL. Each field stands for a kind of
 // result: hello answers, missing fails beside data (NOT_FOUND), weird fails
 // with a code outside the allow-list, broken is non-null and fails (null
-// data), upstream makes an HTTP request with the test's client.
+// data), unauthenticated fails as a refused credential does, upstream makes an HTTP request with the test's client.
 var testSchema = gqlparser.MustLoadSchema(&ast.Source{Input: `
 	type Query {
 		hello: String!
@@ -32,6 +32,7 @@ var testSchema = gqlparser.MustLoadSchema(&ast.Source{Input: `
 		weird: String
 		broken: String!
 		upstream: String
+		unauthenticated: String
 	}
 `})
 
@@ -81,6 +82,9 @@ func testGraphQL(t *testing.T, tel *Telemetry, upstream func(ctx context.Context
 					case "weird":
 						data[f.Alias] = nil
 						fail("SOMETHING_NEW")
+					case "unauthenticated":
+						null = true
+						fail("UNAUTHENTICATED")
 					case "broken":
 						null = true
 						fail("UPSTREAM_UNAVAILABLE")
@@ -212,8 +216,8 @@ func TestGraphQLExtensionCountsOperationsByOutcome(t *testing.T) {
 			wantErrorsCodes: []string{"GRAPHQL_VALIDATION_FAILED"},
 		},
 		{
-			name:  "a refusal by a limit after parsing keeps the operation's name",
-			query: `query Deep { hello }`, wantOperation: "Deep", wantOutcome: "failed", wantCode: "QUERY_TOO_DEEP",
+			name:  "a refusal by a limit admits no name: only operations that ran do",
+			query: `query Deep { hello }`, wantOperation: "other", wantOutcome: "failed", wantCode: "QUERY_TOO_DEEP",
 			wantErrorsCodes: []string{"QUERY_TOO_DEEP"},
 		},
 	}
@@ -363,4 +367,46 @@ func TestGraphQLExtensionCountsUndecodableRequests(t *testing.T) {
 	if got := testutil.ToFloat64(tel.graphql.operations.WithLabelValues("anonymous", "failed", "OTHER")); got != 1 {
 		t.Errorf("anonymous failed OTHER = %v, want 1", got)
 	}
+}
+
+func TestGraphQLExtensionAdmitsNamesFairly(t *testing.T) {
+	t.Parallel()
+	t.Run("one client admits at most its share of names", func(t *testing.T) {
+		t.Parallel()
+		tel := New()
+		h := withClient(testGraphQL(t, tel, nil), "evil")
+		for i := range maxOperationNames {
+			post(t, h, "", fmt.Sprintf("query Evil%d { hello }", i))
+		}
+		good := withClient(testGraphQL(t, tel, nil), "good")
+		post(t, good, "", "query Real { hello }")
+		ops := tel.graphql.operations
+		if got := testutil.ToFloat64(ops.WithLabelValues("Real", "ok", "")); got != 1 {
+			t.Errorf("Real = %v, want 1: another client's names must not starve it", got)
+		}
+		if got := testutil.ToFloat64(ops.WithLabelValues("other", "ok", "")); got != maxOperationNames-maxNamesPerClient {
+			t.Errorf("other = %v, want %d: names past the client's share", got, maxOperationNames-maxNamesPerClient)
+		}
+	})
+	t.Run("an operation whose credential was refused admits no name", func(t *testing.T) {
+		t.Parallel()
+		tel := New()
+		h := testGraphQL(t, tel, nil)
+		post(t, h, "", "query Forged { unauthenticated }")
+		post(t, h, "", "query Forged { hello }")
+		ops := tel.graphql.operations
+		if got := testutil.ToFloat64(ops.WithLabelValues("other", "failed", "UNAUTHENTICATED")); got != 1 {
+			t.Errorf("other/UNAUTHENTICATED = %v, want 1", got)
+		}
+		if got := testutil.ToFloat64(ops.WithLabelValues("Forged", "ok", "")); got != 1 {
+			t.Errorf("Forged = %v, want 1: admitted once authenticated", got)
+		}
+	})
+}
+
+// withClient marks every request to h as sent by client.
+func withClient(h http.Handler, client string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(WithClient(r.Context(), client)))
+	})
 }

@@ -1,18 +1,29 @@
 package telemetry
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Label values that stand for many.
 const (
 	labelAnonymous = "anonymous" // an operation without a name
 	labelOther     = "other"     // a name over the length limit or past the cap
 	codeOther      = "OTHER"     // an error code outside knownCodes, or none
+
+	codeUnauthenticated = "UNAUTHENTICATED"
 )
 
 // Caps on the distinct values of name-like labels.
 const (
-	maxNameLength      = 64
-	maxOperationNames  = 200
+	maxNameLength     = 64
+	maxOperationNames = 200
+	// maxNamesPerClient is the share of the operation names one client may
+	// admit, so that one caller inventing names cannot take every place.
+	maxNamesPerClient = maxOperationNames / 4
+	// maxNamingClients bounds the clients whose shares are counted; past
+	// it, a new client admits no name.
+	maxNamingClients   = 10000
 	maxEndpointNames   = 16
 	maxEndpointNameLen = 32
 )
@@ -40,6 +51,11 @@ var knownCodes = map[string]bool{
 	"QUERY_TOO_COMPLEX":         true,
 	"COMPLEXITY_LIMIT_EXCEEDED": true,
 	"PERSISTED_QUERY_NOT_FOUND": true,
+	"REQUEST_TOO_LARGE":         true,
+	"REQUEST_BODY_TIMEOUT":      true,
+	"CSRF_PREVENTED":            true,
+	"RATE_LIMITED":              true,
+	"OVERLOADED":                true,
 }
 
 // codeLabel bounds an error's extensions.code.
@@ -50,24 +66,29 @@ func codeLabel(code any) string {
 	return codeOther
 }
 
-// nameSet admits the first max distinct names it is asked about as label
-// values of their own; later ones are counted under "other". Admission is
-// first come, first served: names a deployment uses are seen early, and a
-// client inventing names can only fill the cap, never exceed it.
+// nameSet admits the first max distinct names it is asked to as label
+// values of their own; later ones are counted under "other". A name is
+// admitted only for an operation that ran and authenticated (the caller
+// says so with admit), and each client may admit at most perClient names:
+// a client inventing names can fill its own share, never the others'.
 type nameSet struct {
-	max, maxLen int
+	max, maxLen, perClient int
 
-	mu    sync.RWMutex
-	names map[string]struct{}
+	mu      sync.RWMutex
+	names   map[string]struct{}
+	clients map[string]int // names admitted per client
 }
 
-func newNameSet(maxNames, maxLen int) *nameSet {
-	return &nameSet{max: maxNames, maxLen: maxLen, names: make(map[string]struct{}, maxNames)}
+func newNameSet(maxNames, maxLen, perClient int) *nameSet {
+	return &nameSet{max: maxNames, maxLen: maxLen, perClient: perClient,
+		names: make(map[string]struct{}, maxNames), clients: map[string]int{}}
 }
 
 // label returns the label value of name. Only when admit is true may a name
-// not yet seen take one of the free places; otherwise it is "other".
-func (s *nameSet) label(name string, admit bool) string {
+// not yet seen take one of the free places, within client's share (a
+// request without a client, outside the gateway, has no share to keep);
+// otherwise it is "other".
+func (s *nameSet) label(name, client string, admit bool) string {
 	if name == "" {
 		return labelAnonymous
 	}
@@ -91,8 +112,29 @@ func (s *nameSet) label(name string, admit bool) string {
 	if len(s.names) >= s.max {
 		return labelOther
 	}
+	if client != "" {
+		n, known := s.clients[client]
+		if n >= s.perClient || !known && len(s.clients) >= maxNamingClients {
+			return labelOther
+		}
+		s.clients[client] = n + 1
+	}
 	s.names[name] = struct{}{}
 	return name
+}
+
+type clientKey struct{}
+
+// WithClient says who sent the request of ctx (an address, or a digest of
+// its credential), so that each client's operations admit names within a
+// share of their own.
+func WithClient(ctx context.Context, client string) context.Context {
+	return context.WithValue(ctx, clientKey{}, client)
+}
+
+func clientOf(ctx context.Context) string {
+	c, _ := ctx.Value(clientKey{}).(string)
+	return c
 }
 
 // isName reports whether s is a GraphQL name, /[_A-Za-z][_0-9A-Za-z]*/,

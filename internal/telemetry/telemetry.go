@@ -39,6 +39,7 @@ type Telemetry struct {
 	graphql  *graphqlMetrics
 	upstream *upstreamMetrics
 	inFlight prometheus.Gauge
+	refused  *prometheus.CounterVec
 }
 
 // Option configures Telemetry.
@@ -85,8 +86,13 @@ func New(opts ...Option) *Telemetry {
 		Name: "http_requests_in_flight",
 		Help: "HTTP requests being served by the gateway.",
 	})
+	t.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "http_requests_refused_total",
+		Help: "Requests refused before GraphQL saw them (rate limit, CSRF, body size and time, in-flight bound, missing credential), by extensions.code.",
+	}, []string{"code"})
 	t.registry.MustRegister(
 		t.inFlight,
+		t.refused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -109,4 +115,9 @@ func (t *Telemetry) MetricsHandler() http.Handler {
 // http_requests_in_flight.
 func (t *Telemetry) InFlight(next http.Handler) http.Handler {
 	return promhttp.InstrumentHandlerInFlight(t.inFlight, next)
+}
+
+// Refused counts a request refused before GraphQL saw it, by its code.
+func (t *Telemetry) Refused(code string) {
+	t.refused.WithLabelValues(codeLabel(code)).Inc()
 }

@@ -35,7 +35,7 @@ const DefaultServiceName = "revox-graphql-gateway"
 // The returned shutdown flushes buffered spans; call it once, on exit.
 func SetupTracing(ctx context.Context) (shutdown func(context.Context) error, err error) {
 	nop := func(context.Context) error { return nil }
-	on, err := tracingEnabled(os.Getenv)
+	on, err := TracingEnabled(os.Getenv)
 	if err != nil || !on {
 		return nop, err
 	}
@@ -66,8 +66,9 @@ func SetupTracing(ctx context.Context) (shutdown func(context.Context) error, er
 	return tp.Shutdown, nil
 }
 
-// tracingEnabled decides from the OTEL_* variables whether to trace.
-func tracingEnabled(getenv func(string) string) (bool, error) {
+// TracingEnabled decides from the OTEL_* variables whether to trace; an
+// exporter or protocol SetupTracing cannot honour is an error.
+func TracingEnabled(getenv func(string) string) (bool, error) {
 	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
 		return false, nil
 	}

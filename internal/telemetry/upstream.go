@@ -53,7 +53,7 @@ func newUpstreamMetrics(reg prometheus.Registerer) *upstreamMetrics {
 			Name: "revox_circuit_breaker_transitions_total",
 			Help: "Changes of the circuit breaker's state, by the state entered.",
 		}, []string{"state"}),
-		endpoints: newNameSet(maxEndpointNames, maxEndpointNameLen),
+		endpoints: newNameSet(maxEndpointNames, maxEndpointNameLen, maxEndpointNames),
 	}
 	reg.MustRegister(u.requests, u.duration, u.retries, u.breaker, u.transitions)
 	return u
@@ -65,14 +65,14 @@ func (t *Telemetry) Observer() revox.Observer { return t.upstream }
 
 // UpstreamRequest implements revox.Observer.
 func (u *upstreamMetrics) UpstreamRequest(endpoint string, status int, d time.Duration) {
-	ep := u.endpoints.label(endpoint, true)
+	ep := u.endpoints.label(endpoint, "", true)
 	u.requests.WithLabelValues(ep, statusLabel(status)).Inc()
 	u.duration.WithLabelValues(ep).Observe(d.Seconds())
 }
 
 // UpstreamRetry implements revox.Observer.
 func (u *upstreamMetrics) UpstreamRetry(endpoint string) {
-	u.retries.WithLabelValues(u.endpoints.label(endpoint, true)).Inc()
+	u.retries.WithLabelValues(u.endpoints.label(endpoint, "", true)).Inc()
 }
 
 // BreakerState implements revox.Observer.
