@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/klauspost/compress/gzip"
 	"golang.org/x/time/rate"
 
 	"github.com/revox-graphql/gateway/graph/loaders"
@@ -56,29 +57,66 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, status int, code, msg 
 
 // limitBody refuses bodies larger than maxBytes with 413 before any
 // parsing. The body is read here, bounded, so that the refusal is certain
-// and the handler below reads from memory.
+// and the handler below reads from memory. A gzipped body (Content-Encoding:
+// gzip) is decompressed here and the limit applies to both its sizes: it is
+// never inflated past maxBytes + 1. Any other coding is refused with 415.
 func limitBody(maxBytes int64, next http.Handler) http.Handler {
+	tooLarge := "request body larger than " + strconv.FormatInt(maxBytes, 10) + " bytes"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.ContentLength > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
+		gzipped := false
+		switch coding := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); coding {
+		case "", "identity":
+		case "gzip", "x-gzip":
+			gzipped = true
+		default:
+			w.Header().Set("Accept-Encoding", "gzip")
+			writeRefusal(w, r, http.StatusUnsupportedMediaType, CodeBadRequest,
+				"unsupported Content-Encoding of the request body: send it as it is or gzipped")
 			return
 		}
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
-		if err != nil {
+		if r.ContentLength > maxBytes {
+			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
+			return
+		}
+		sent := &io.LimitedReader{R: r.Body, N: maxBytes + 1}
+		data, err := readBody(sent, gzipped, maxBytes)
+		switch {
+		case sent.N <= 0 || int64(len(data)) > maxBytes:
+			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
+			return
+		case err != nil && gzipped:
+			writeRefusal(w, r, http.StatusBadRequest, CodeBadRequest, "the request body is not valid gzip")
+			return
+		case err != nil:
 			writeRefusal(w, r, http.StatusBadRequest, CodeBadUserInput, "request body could not be read")
 			return
 		}
-		if int64(len(data)) > maxBytes {
-			writeRefusal(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "request body larger than "+strconv.FormatInt(maxBytes, 10)+" bytes")
-			return
+		if gzipped {
+			r = r.Clone(r.Context())
+			r.Header.Del("Content-Encoding")
+			r.ContentLength = int64(len(data))
 		}
 		r.Body = io.NopCloser(bytes.NewReader(data))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readBody reads at most maxBytes + 1 bytes of the body, decompressed when
+// gzipped: a gzip bomb stops there.
+func readBody(body io.Reader, gzipped bool, maxBytes int64) ([]byte, error) {
+	if !gzipped {
+		return io.ReadAll(body)
+	}
+	zr, err := gzip.NewReader(body)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(io.LimitReader(zr, maxBytes+1))
 }
 
 // preventCSRF blocks requests a browser could send cross-origin without a

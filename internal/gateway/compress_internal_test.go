@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+)
+
+func TestAcceptEncodingIsNegotiatedWithQValues(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		accept []string
+		want   contentCoding
+	}{
+		{"no Accept-Encoding is identity", nil, codingIdentity},
+		{"an empty Accept-Encoding is identity", []string{""}, codingIdentity},
+		{"what Chromium sends is answered with zstd", []string{"gzip, deflate, br, zstd"}, codingZstd},
+		{"what curl --compressed sends is answered with zstd", []string{"deflate, gzip, br, zstd"}, codingZstd},
+		{"gzip alone is gzip", []string{"gzip"}, codingGzip},
+		{"x-gzip is gzip", []string{"x-gzip"}, codingGzip},
+		{"coding names are case-insensitive", []string{"GZip"}, codingGzip},
+		{"br alone is br", []string{"br"}, codingBrotli},
+		{"a higher q wins over the gateway's preference", []string{"zstd;q=0.5, gzip;q=0.9"}, codingGzip},
+		{"q=0 refuses a coding", []string{"zstd;q=0, br;q=0, gzip"}, codingGzip},
+		{"a wildcard offers every coding", []string{"*"}, codingZstd},
+		{"a wildcard does not override a listed refusal", []string{"zstd;q=0, *"}, codingGzip},
+		{"what Safari and Node's fetch send is answered with gzip, cheaper than br", []string{"gzip, deflate, br"}, codingGzip},
+		{"br preferred by q is br", []string{"gzip;q=0.8, br"}, codingBrotli},
+		{"a refusing wildcard with nothing listed is identity", []string{"*;q=0"}, codingIdentity},
+		{"identity preferred outright is identity", []string{"gzip;q=0.5, identity"}, codingIdentity},
+		{"only unknown codings is identity", []string{"deflate, compress"}, codingIdentity},
+		{"a malformed q drops its element only", []string{"zstd;q=high, gzip"}, codingGzip},
+		{"a q above 1 drops its element only", []string{"zstd;q=2, br"}, codingBrotli},
+		{"values across several header lines count together", []string{"gzip;q=0.2", "br;q=0.4"}, codingBrotli},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := negotiateEncoding(tc.accept); got != tc.want {
+				t.Fatalf("negotiateEncoding(%q) = %v, want %v", tc.accept, got, tc.want)
+			}
+		})
+	}
+}
+
+// serveThrough runs h behind the compressor for a request with the given
+// method and Accept-Encoding.
+func serveThrough(h http.HandlerFunc, method, acceptEncoding string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "/query", nil)
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	rec := httptest.NewRecorder()
+	newCompressor(Compression{}).handler(h).ServeHTTP(rec, req)
+	return rec
+}
+
+// writeJSON answers status with a JSON body of n bytes, written one byte
+// at a time so that the threshold is crossed inside a write sequence.
+func writeJSON(status, n int, header ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		w.WriteHeader(status)
+		body := jsonOfSize(n)
+		for i := range body {
+			_, _ = w.Write(body[i : i+1])
+		}
+	}
+}
+
+func jsonOfSize(n int) []byte {
+	if n < 2 {
+		return bytes.Repeat([]byte(" "), n)
+	}
+	return append(append([]byte{'"'}, bytes.Repeat([]byte("a"), n-2)...), '"')
+}
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestResponsesAreCompressedFromTheThresholdOn(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		handler    http.HandlerFunc
+		method     string
+		status     int
+		compressed bool
+	}{
+		{"a body one byte under the threshold is sent as it is", writeJSON(200, DefaultMinBytes-1), "GET", 200, false},
+		{"a body at the threshold is compressed", writeJSON(200, DefaultMinBytes), "GET", 200, true},
+		{"an error body keeps its status when compressed", writeJSON(500, 4096), "GET", 500, true},
+		{"a 400 keeps its status when compressed", writeJSON(400, 4096), "POST", 400, true},
+		{"an event stream is never compressed", writeJSON(200, 4096, "Content-Type", "text/event-stream"), "GET", 200, false},
+		{"an image is not compressed", writeJSON(200, 4096, "Content-Type", "image/png"), "GET", 200, false},
+		{"a body without Content-Type is not compressed", writeJSON(200, 4096, "Content-Type", ""), "GET", 200, false},
+		{"a body its handler encoded is left alone", writeJSON(200, 4096, "Content-Encoding", "br"), "GET", 200, false},
+		{"HEAD is answered as it is", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "4096")
+		}, "HEAD", 200, false},
+		{"204 carries no Content-Encoding", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNoContent)
+		}, "GET", 204, false},
+		{"304 carries no Content-Encoding", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("ETag", `"v1"`)
+			w.WriteHeader(http.StatusNotModified)
+		}, "GET", 304, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			plain := serveThrough(tc.handler, tc.method, "")
+			rec := serveThrough(tc.handler, tc.method, "gzip")
+			if rec.Code != tc.status || plain.Code != tc.status {
+				t.Fatalf("status %d (identity %d), want %d", rec.Code, plain.Code, tc.status)
+			}
+			if v := rec.Header().Values("Vary"); !strings.Contains(strings.Join(v, ","), "Accept-Encoding") {
+				t.Errorf("Vary %q lacks Accept-Encoding", v)
+			}
+			got := rec.Body.Bytes()
+			switch ce := rec.Header().Get("Content-Encoding"); {
+			case tc.compressed && ce != "gzip":
+				t.Fatalf("Content-Encoding %q, want gzip", ce)
+			case tc.compressed:
+				if rec.Header().Get("Content-Length") != "" {
+					t.Errorf("a compressed body keeps the identity Content-Length %q", rec.Header().Get("Content-Length"))
+				}
+				got = gunzip(t, got)
+			case !tc.compressed && ce == "gzip":
+				t.Fatal("compressed, want the body as it is")
+			}
+			if !bytes.Equal(got, plain.Body.Bytes()) {
+				t.Fatalf("body %d bytes, identity %d bytes", len(got), plain.Body.Len())
+			}
+		})
+	}
+}
+
+func TestAStrongETagIsWeakenedWhenTheBodyIsCompressed(t *testing.T) {
+	t.Parallel()
+	rec := serveThrough(writeJSON(200, 4096, "ETag", `"v1"`), "GET", "gzip")
+	if got := rec.Header().Get("ETag"); got != `W/"v1"` {
+		t.Fatalf("ETag %q, want W/\"v1\"", got)
+	}
+}
+
+func TestAFlushBeforeTheThresholdSendsWhatIsHeld(t *testing.T) {
+	t.Parallel()
+	flushed := make(chan int, 1)
+	h := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`"first"`))
+		_ = http.NewResponseController(w).Flush()
+		flushed <- w.(*compressWriter).ResponseWriter.(*httptest.ResponseRecorder).Body.Len()
+		_, _ = w.Write(jsonOfSize(4096))
+	}
+	rec := serveThrough(h, "GET", "gzip")
+	if n := <-flushed; n != len(`"first"`) || !rec.Flushed {
+		t.Fatalf("%d bytes reached the client at the flush (flushed %v), want 7", n, rec.Flushed)
+	}
+	if ce := rec.Header().Get("Content-Encoding"); ce != "" {
+		t.Fatalf("a stream that flushed early is compressed (%q)", ce)
+	}
+}
+
+// BenchmarkCompressFullPage is the CPU one response costs in each coding
+// and level: the full-field 100-attempt page written through the
+// compressor. go run ./bench/wire measures the same in req/s.
+func BenchmarkCompressFullPage(b *testing.B) {
+	page := fullPage(b)
+	for _, tc := range []struct {
+		accept string
+		cfg    Compression
+	}{
+		{"identity", Compression{}},
+		{"gzip", Compression{GzipLevel: 1}},
+		{"gzip", Compression{GzipLevel: 4}},
+		{"gzip", Compression{GzipLevel: 6}},
+		{"br", Compression{BrotliLevel: 1}},
+		{"br", Compression{BrotliLevel: 3}},
+		{"br", Compression{BrotliLevel: 5}},
+		{"zstd", Compression{ZstdLevel: 1}},
+		{"zstd", Compression{ZstdLevel: 2}},
+		{"zstd", Compression{ZstdLevel: 3}},
+	} {
+		level := map[string]int{"identity": 0, "gzip": tc.cfg.GzipLevel, "br": tc.cfg.BrotliLevel, "zstd": tc.cfg.ZstdLevel}[tc.accept]
+		b.Run(fmt.Sprintf("%s=%d", tc.accept, level), func(b *testing.B) {
+			h := newCompressor(tc.cfg).handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(page)
+			}))
+			req := httptest.NewRequest(http.MethodPost, "/query", nil)
+			req.Header.Set("Accept-Encoding", tc.accept)
+			var w countingWriter
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			for b.Loop() {
+				w.header, w.n = http.Header{}, 0
+				h.ServeHTTP(&w, req)
+			}
+			b.ReportMetric(float64(w.n), "wire-bytes")
+		})
+	}
+}
+
+// fullPage is the gateway's answer to the full-field 100-attempt page.
+func fullPage(b *testing.B) []byte {
+	up := httptest.NewServer(sandbox.New(sandbox.Options{}))
+	defer up.Close()
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := New(Config{Upstream: client, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Compression: Compression{Disable: true}})
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(`{"query":"{ calls(page: 0, pageSize: 100) { edges { cursor node { id phoneNumber status statusRaw result resultRaw dialError dialErrorRaw startedAt answeredAt endedAt durationSeconds recordingUrl endReason endedBy endedByRaw structuredOutput transcriptLength transcript { role roleRaw content toolName toolArguments toolIsError } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+		b.Fatalf("status %d: %.300s", rec.Code, rec.Body.Bytes())
+	}
+	return rec.Body.Bytes()
+}
+
+// countingWriter is a ResponseWriter that counts the body's bytes.
+type countingWriter struct {
+	header http.Header
+	n      int
+}
+
+func (w *countingWriter) Header() http.Header         { return w.header }
+func (w *countingWriter) WriteHeader(int)             {}
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
