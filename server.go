@@ -98,9 +98,8 @@ func run(args []string) error {
 		go func() { _ = sb.Serve(ln) }()
 		defer sb.Close()
 		baseURL = "http://" + ln.Addr().String()
-		logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
-			"sandbox_url", baseURL, "auth_mode", cfg.AuthMode)
 	}
+	logUpstream(logger, cfg, baseURL)
 	shutdownTracing, err := telemetry.SetupTracing(ctx)
 	if err != nil {
 		return err
@@ -181,6 +180,23 @@ func run(args []string) error {
 	}
 	logger.Info("gateway listening", "playground", "http://localhost:"+cfg.Port+"/", "graphql", "http://localhost:"+cfg.Port+"/query", "sandbox", cfg.Sandbox)
 	return serve(ctx, logger, cfg.ShutdownGrace, servers...)
+}
+
+// logUpstream says at start-up which upstream the gateway talks to, loudly
+// when it is not the real API, and when forwarding callers' keys to the
+// real API was perhaps not meant: AUTH_MODE=forward without a key does not
+// fall back to the sandbox as server mode does.
+func logUpstream(logger *slog.Logger, cfg config, baseURL string) {
+	switch {
+	case cfg.Sandbox:
+		logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
+			"sandbox_url", baseURL, "auth_mode", cfg.AuthMode)
+	case cfg.AuthMode == gateway.AuthForward:
+		logger.Warn("AUTH_MODE=forward: each caller's Bearer key is sent to the real API, not the sandbox (REVOX_SANDBOX=true serves the sandbox instead)",
+			"base_url", baseURL, "auth_mode", cfg.AuthMode)
+	default:
+		logger.Info("serving the Revox API with the gateway's key", "base_url", baseURL, "auth_mode", cfg.AuthMode)
+	}
 }
 
 // sandboxTenantKeys are the keys the sandbox accepts in forward auth mode,
