@@ -4,8 +4,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -66,12 +68,14 @@ const (
 )
 
 // offeredCodings are the codings in the gateway's order of preference on a
-// tie of q-values, cheapest CPU per byte saved first: on the full-field
-// 100-attempt page zstd and gzip at their fastest levels cut the bytes
-// 7–11× at a third of what brotli's fastest level costs for 5% fewer bytes
-// than gzip (BenchmarkCompressFullPage, go run ./bench/wire), so brotli is
-// chosen only for a client that prefers it or takes nothing else.
-var offeredCodings = [...]contentCoding{codingZstd, codingGzip, codingBrotli}
+// tie of q-values, least CPU per byte saved first. On the full-field
+// 100-attempt page at the default levels, gzip (klauspost/compress) is the
+// cheapest; zstd's streaming encoder costs about twice as much for 2% more
+// bytes saved, brotli's fastest level three to six times as much for 3%
+// (BenchmarkCompressFullPage, go run ./bench/wire). So every browser
+// (they all accept gzip) gets gzip, and zstd or br go to clients that
+// prefer them by q or take nothing else.
+var offeredCodings = [...]contentCoding{codingGzip, codingZstd, codingBrotli}
 
 // negotiateEncoding picks the response coding from the Accept-Encoding
 // values: the offered coding with the highest q above 0 (a coding not
@@ -155,84 +159,99 @@ var compressibleTypes = map[string]bool{
 	"image/svg+xml":            true,
 }
 
-// compressor compresses responses, with one free list of encoders per
+// compressor compresses responses, with a bounded set of encoders per
 // coding.
 type compressor struct {
 	cfg  Compression
-	gzip *freeList[*gzip.Writer]
-	br   *freeList[*brotli.Writer]
-	zstd *freeList[*zstd.Encoder]
+	gzip *encoderSet[*gzip.Writer]
+	br   *encoderSet[*brotli.Writer]
+	zstd *encoderSet[*zstd.Encoder]
 }
 
-// freeEncoders bounds the idle encoders kept per coding: enough for the
-// responses two cores compress at once with room for bursts, and a few MiB
-// at most.
-const freeEncoders = 32
+// Window sizes: a response of a few hundred KiB gains nothing from more,
+// and the encoders' memory grows with them (zstd 0.7 MiB, brotli 1.6 MiB,
+// gzip 0.6 MiB each, as measured after a full-field 100-attempt page).
+const (
+	zstdWindow   = 128 << 10
+	brotliLGWin  = 18
+	encodersPerP = 4 // encoders per coding per GOMAXPROCS
+)
 
 func newCompressor(cfg Compression) *compressor {
 	cfg.withDefaults()
+	n := encodersPerP * runtime.GOMAXPROCS(0)
 	return &compressor{
 		cfg: cfg,
-		gzip: newFreeList(func() *gzip.Writer {
+		gzip: newEncoderSet(n, func() *gzip.Writer {
 			w, err := gzip.NewWriterLevel(nil, cfg.GzipLevel)
 			if err != nil {
 				w, _ = gzip.NewWriterLevel(nil, DefaultGzipLevel)
 			}
 			return w
 		}),
-		br: newFreeList(func() *brotli.Writer { return brotli.NewWriterLevel(nil, cfg.BrotliLevel) }),
-		zstd: newFreeList(func() *zstd.Encoder {
-			// One goroutine per encoder (the response is written as it is
-			// compressed), and a window no larger than a response needs
-			// (browsers accept at most 8 MiB for zstd over HTTP).
+		br: newEncoderSet(n, func() *brotli.Writer {
+			return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: cfg.BrotliLevel, LGWin: brotliLGWin})
+		}),
+		zstd: newEncoderSet(n, func() *zstd.Encoder {
+			// One goroutine per encoder: the response is written as it is
+			// compressed.
 			enc, err := zstd.NewWriter(nil,
 				zstd.WithEncoderLevel(zstd.EncoderLevel(cfg.ZstdLevel)),
 				zstd.WithEncoderConcurrency(1),
 				zstd.WithWindowSize(zstdWindow))
 			if err != nil {
-				enc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(zstdWindow))
+				enc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true))
 			}
 			return enc
 		}),
 	}
 }
 
-const zstdWindow = 256 << 10
-
-// freeList keeps idle encoders for reuse. Unlike a sync.Pool it survives
-// garbage collections: under load a collection runs every few requests,
-// and a pool emptied by each would allocate a new encoder (hundreds of KiB
-// of tables) for most responses.
-type freeList[T any] struct {
-	idle  chan T
+// encoderSet lends at most max encoders of one coding at a time and keeps
+// them for reuse. Unlike a sync.Pool it survives garbage collections: under
+// load a collection runs every few requests, and a pool emptied by each
+// would allocate a new encoder (over half a MiB) for most responses. When
+// all are lent, a response goes out uncompressed: memory stays bounded, and
+// a gateway saturated with work spends no CPU on compression.
+type encoderSet[T any] struct {
+	free  chan T
+	made  atomic.Int32
+	max   int32
 	fresh func() T
 }
 
-func newFreeList[T any](fresh func() T) *freeList[T] {
-	return &freeList[T]{idle: make(chan T, freeEncoders), fresh: fresh}
+func newEncoderSet[T any](max int, fresh func() T) *encoderSet[T] {
+	return &encoderSet[T]{free: make(chan T, max), max: int32(max), fresh: fresh}
 }
 
-func (l *freeList[T]) get() T {
+// get lends an encoder, or reports that all are lent.
+func (s *encoderSet[T]) get() (T, bool) {
 	select {
-	case e := <-l.idle:
-		return e
+	case e := <-s.free:
+		return e, true
 	default:
-		return l.fresh()
+	}
+	if s.made.Add(1) <= s.max {
+		return s.fresh(), true
+	}
+	s.made.Add(-1)
+	select { // one may have come back meanwhile
+	case e := <-s.free:
+		return e, true
+	default:
+		var zero T
+		return zero, false
 	}
 }
 
-func (l *freeList[T]) put(e T) {
-	select {
-	case l.idle <- e:
-	default: // enough are idle; the collector takes this one
-	}
-}
+// put takes back a lent encoder; free has room for every one made.
+func (s *encoderSet[T]) put(e T) { s.free <- e }
 
 // handler compresses next's responses in the coding the request accepts.
 // Every response says Vary: Accept-Encoding. A body is compressed only when
 // it reaches MinBytes (the first MinBytes are held back to decide), its
-// media type is compressible, it is not already encoded, and its status
-// has a body; the status and other headers are kept.
+// media type is compressible, it is not already encoded, its status has a
+// body, and an encoder is free; the status and other headers are kept.
 func (c *compressor) handler(next http.Handler) http.Handler {
 	if c.cfg.Disable {
 		return next
@@ -328,7 +347,7 @@ func (w *compressWriter) commit(large bool) {
 	}
 	if large && w.coding != codingIdentity && bodyAllowed(w.status) &&
 		h.Get("Content-Encoding") == "" && compressible(h.Get("Content-Type")) {
-		w.startEncoder(h)
+		_ = w.startEncoder(h) // identity when every encoder is lent
 	}
 	if w.status != 0 {
 		w.ResponseWriter.WriteHeader(w.status)
@@ -343,29 +362,42 @@ func (w *compressWriter) commit(large bool) {
 	w.buf = nil
 }
 
-func (w *compressWriter) startEncoder(h http.Header) {
+// startEncoder borrows an encoder of the negotiated coding and says so in
+// the header; false when every encoder is lent.
+func (w *compressWriter) startEncoder(h http.Header) bool {
+	c := w.c
+	var name string
+	switch w.coding {
+	case codingZstd:
+		enc, ok := c.zstd.get()
+		if !ok {
+			return false
+		}
+		enc.Reset(w.ResponseWriter)
+		w.enc, w.encDone, name = enc, func() { c.zstd.put(enc) }, "zstd"
+	case codingBrotli:
+		enc, ok := c.br.get()
+		if !ok {
+			return false
+		}
+		enc.Reset(w.ResponseWriter)
+		w.enc, w.encDone, name = enc, func() { c.br.put(enc) }, "br"
+	case codingGzip:
+		enc, ok := c.gzip.get()
+		if !ok {
+			return false
+		}
+		enc.Reset(w.ResponseWriter)
+		w.enc, w.encDone, name = enc, func() { c.gzip.put(enc) }, "gzip"
+	default:
+		return false
+	}
+	h.Set("Content-Encoding", name)
 	h.Del("Content-Length")
 	if etag := h.Get("ETag"); etag != "" && !strings.HasPrefix(etag, "W/") {
 		h.Set("ETag", "W/"+etag) // the bytes differ from identity's
 	}
-	c := w.c
-	switch w.coding {
-	case codingZstd:
-		enc := c.zstd.get()
-		enc.Reset(w.ResponseWriter)
-		w.enc, w.encDone = enc, func() { c.zstd.put(enc) }
-		h.Set("Content-Encoding", "zstd")
-	case codingBrotli:
-		enc := c.br.get()
-		enc.Reset(w.ResponseWriter)
-		w.enc, w.encDone = enc, func() { c.br.put(enc) }
-		h.Set("Content-Encoding", "br")
-	case codingGzip:
-		enc := c.gzip.get()
-		enc.Reset(w.ResponseWriter)
-		w.enc, w.encDone = enc, func() { c.gzip.put(enc) }
-		h.Set("Content-Encoding", "gzip")
-	}
+	return true
 }
 
 // close ends the response once the handler has returned: a body that never

@@ -25,22 +25,24 @@ func TestAcceptEncodingIsNegotiatedWithQValues(t *testing.T) {
 	}{
 		{"no Accept-Encoding is identity", nil, codingIdentity},
 		{"an empty Accept-Encoding is identity", []string{""}, codingIdentity},
-		{"what Chromium sends is answered with zstd", []string{"gzip, deflate, br, zstd"}, codingZstd},
-		{"what curl --compressed sends is answered with zstd", []string{"deflate, gzip, br, zstd"}, codingZstd},
+		{"what Chromium sends is answered with gzip, the cheapest", []string{"gzip, deflate, br, zstd"}, codingGzip},
+		{"zstd alone is zstd", []string{"zstd"}, codingZstd},
+		{"zstd preferred by q is zstd", []string{"gzip;q=0.9, zstd"}, codingZstd},
 		{"gzip alone is gzip", []string{"gzip"}, codingGzip},
 		{"x-gzip is gzip", []string{"x-gzip"}, codingGzip},
 		{"coding names are case-insensitive", []string{"GZip"}, codingGzip},
 		{"br alone is br", []string{"br"}, codingBrotli},
-		{"a higher q wins over the gateway's preference", []string{"zstd;q=0.5, gzip;q=0.9"}, codingGzip},
-		{"q=0 refuses a coding", []string{"zstd;q=0, br;q=0, gzip"}, codingGzip},
-		{"a wildcard offers every coding", []string{"*"}, codingZstd},
-		{"a wildcard does not override a listed refusal", []string{"zstd;q=0, *"}, codingGzip},
-		{"what Safari and Node's fetch send is answered with gzip, cheaper than br", []string{"gzip, deflate, br"}, codingGzip},
+		{"a higher q wins over the gateway's preference", []string{"gzip;q=0.5, br;q=0.9"}, codingBrotli},
+		{"q=0 refuses a coding", []string{"gzip;q=0, br;q=0, zstd"}, codingZstd},
+		{"a wildcard offers every coding", []string{"*"}, codingGzip},
+		{"a wildcard does not override a listed refusal", []string{"gzip;q=0, *"}, codingZstd},
+		{"what Safari and Node's fetch send is answered with gzip", []string{"gzip, deflate, br"}, codingGzip},
+		{"br and zstd without gzip is zstd", []string{"br, zstd"}, codingZstd},
 		{"br preferred by q is br", []string{"gzip;q=0.8, br"}, codingBrotli},
 		{"a refusing wildcard with nothing listed is identity", []string{"*;q=0"}, codingIdentity},
 		{"identity preferred outright is identity", []string{"gzip;q=0.5, identity"}, codingIdentity},
 		{"only unknown codings is identity", []string{"deflate, compress"}, codingIdentity},
-		{"a malformed q drops its element only", []string{"zstd;q=high, gzip"}, codingGzip},
+		{"a malformed q drops its element only", []string{"gzip;q=high, zstd"}, codingZstd},
 		{"a q above 1 drops its element only", []string{"zstd;q=2, br"}, codingBrotli},
 		{"values across several header lines count together", []string{"gzip;q=0.2", "br;q=0.4"}, codingBrotli},
 	} {
@@ -256,3 +258,36 @@ type countingWriter struct {
 func (w *countingWriter) Header() http.Header         { return w.header }
 func (w *countingWriter) WriteHeader(int)             {}
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+func TestAResponseGoesOutUncompressedWhileEveryEncoderIsLent(t *testing.T) {
+	t.Parallel()
+	c := newCompressor(Compression{})
+	var lent []*gzip.Writer
+	for {
+		e, ok := c.gzip.get()
+		if !ok {
+			break
+		}
+		lent = append(lent, e)
+		if len(lent) > 1000 {
+			t.Fatal("the encoders of a coding are not bounded")
+		}
+	}
+	serve := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/query", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		c.handler(writeJSON(200, 4096)).ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := serve(); rec.Header().Get("Content-Encoding") != "" || rec.Body.Len() != 4096 {
+		t.Fatalf("with every encoder lent: Content-Encoding %q, %d bytes", rec.Header().Get("Content-Encoding"), rec.Body.Len())
+	}
+	c.gzip.put(lent[0])
+	if rec := serve(); rec.Header().Get("Content-Encoding") != "gzip" || len(gunzip(t, rec.Body.Bytes())) != 4096 {
+		t.Fatalf("with one encoder back: Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+	}
+	if rec := serve(); rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatal("the encoder was not given back after the response")
+	}
+}

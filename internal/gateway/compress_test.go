@@ -90,8 +90,9 @@ func TestCompressedAndIdentityAnswersDecodeToTheSameJSON(t *testing.T) {
 		{"gzip", "gzip"},
 		{"br", "br"},
 		{"zstd", "zstd"},
-		{"gzip, deflate, br, zstd", "zstd"}, // Chromium's
+		{"gzip, deflate, br, zstd", "gzip"}, // Chromium's
 		{"gzip, deflate, br", "gzip"},       // Node's fetch, Safari
+		{"br, zstd", "zstd"},
 		{"identity", ""},
 	} {
 		t.Run(fmt.Sprintf("Accept-Encoding %q is answered in %q", tc.acceptEncoding, tc.want), func(t *testing.T) {
