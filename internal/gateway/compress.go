@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"mime"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/andybalholm/brotli"
@@ -57,94 +61,6 @@ func (c *Compression) withDefaults() {
 	}
 }
 
-// contentCoding is one response encoding the gateway offers.
-type contentCoding int
-
-const (
-	codingIdentity contentCoding = iota
-	codingZstd
-	codingBrotli
-	codingGzip
-)
-
-// offeredCodings are the codings in the gateway's order of preference on a
-// tie of q-values, least CPU per byte saved first. On the full-field
-// 100-attempt page at the default levels, gzip (klauspost/compress) is the
-// cheapest; zstd's streaming encoder costs about twice as much for 2% more
-// bytes saved, brotli's fastest level three to six times as much for 3%
-// (BenchmarkCompressFullPage, go run ./bench/wire). So every browser
-// (they all accept gzip) gets gzip, and zstd or br go to clients that
-// prefer them by q or take nothing else.
-var offeredCodings = [...]contentCoding{codingGzip, codingZstd, codingBrotli}
-
-// negotiateEncoding picks the response coding from the Accept-Encoding
-// values: the offered coding with the highest q above 0 (a coding not
-// listed takes the q of "*"), the gateway's preference on a tie, and
-// identity when the client asked for none or prefers identity outright.
-func negotiateEncoding(values []string) contentCoding {
-	var q [4]float64 // by contentCoding; -1 when not listed
-	for i := range q {
-		q[i] = -1
-	}
-	star := -1.0
-	for _, value := range values {
-		for part := range strings.SplitSeq(value, ",") {
-			name, params, _ := strings.Cut(part, ";")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if name == "" {
-				continue
-			}
-			weight, ok := qValue(params)
-			if !ok {
-				continue
-			}
-			switch name {
-			case "zstd":
-				q[codingZstd] = weight
-			case "br":
-				q[codingBrotli] = weight
-			case "gzip", "x-gzip":
-				q[codingGzip] = weight
-			case "identity":
-				q[codingIdentity] = weight
-			case "*":
-				star = weight
-			}
-		}
-	}
-	best, bestQ := codingIdentity, 0.0
-	for _, c := range offeredCodings {
-		w := q[c]
-		if w < 0 {
-			w = star
-		}
-		if w > bestQ {
-			best, bestQ = c, w
-		}
-	}
-	if q[codingIdentity] > bestQ {
-		return codingIdentity
-	}
-	return best
-}
-
-// qValue reads the q parameter of one Accept-Encoding element: 1 when
-// absent, false when malformed.
-func qValue(params string) (float64, bool) {
-	for param := range strings.SplitSeq(params, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
-		if !strings.EqualFold(strings.TrimSpace(k), "q") {
-			continue
-		}
-		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || q < 0 || q > 1 {
-			return 0, false
-		}
-		return q, true
-	}
-	return 1, true
-}
-
 // compressibleTypes are the media types worth compressing. Event streams
 // are left out on purpose: they must flush each event as it comes.
 var compressibleTypes = map[string]bool{
@@ -162,10 +78,11 @@ var compressibleTypes = map[string]bool{
 // compressor compresses responses, with a bounded set of encoders per
 // coding.
 type compressor struct {
-	cfg  Compression
-	gzip *encoderSet[*gzip.Writer]
-	br   *encoderSet[*brotli.Writer]
-	zstd *encoderSet[*zstd.Encoder]
+	cfg     Compression
+	gzip    *encoderSet[*gzip.Writer]
+	br      *encoderSet[*brotli.Writer]
+	zstd    *encoderSet[*zstd.Encoder]
+	answers *answerCache
 }
 
 // Window sizes: a response of a few hundred KiB gains nothing from more,
@@ -181,7 +98,8 @@ func newCompressor(cfg Compression) *compressor {
 	cfg.withDefaults()
 	n := encodersPerP * runtime.GOMAXPROCS(0)
 	return &compressor{
-		cfg: cfg,
+		cfg:     cfg,
+		answers: newAnswerCache(),
 		gzip: newEncoderSet(n, func() *gzip.Writer {
 			w, err := gzip.NewWriterLevel(nil, cfg.GzipLevel)
 			if err != nil {
@@ -211,8 +129,9 @@ func newCompressor(cfg Compression) *compressor {
 // them for reuse. Unlike a sync.Pool it survives garbage collections: under
 // load a collection runs every few requests, and a pool emptied by each
 // would allocate a new encoder (over half a MiB) for most responses. When
-// all are lent, a response goes out uncompressed: memory stays bounded, and
-// a gateway saturated with work spends no CPU on compression.
+// all are lent a response waits for one, as it would for a core: an
+// encoder is held only while it compresses into memory (except for a body
+// too large to remember, compressed as it is written).
 type encoderSet[T any] struct {
 	free  chan T
 	made  atomic.Int32
@@ -224,8 +143,9 @@ func newEncoderSet[T any](max int, fresh func() T) *encoderSet[T] {
 	return &encoderSet[T]{free: make(chan T, max), max: int32(max), fresh: fresh}
 }
 
-// get lends an encoder, or reports that all are lent.
-func (s *encoderSet[T]) get() (T, bool) {
+// get lends an encoder, waiting for one while all are lent; false when
+// ctx ends first.
+func (s *encoderSet[T]) get(ctx context.Context) (T, bool) {
 	select {
 	case e := <-s.free:
 		return e, true
@@ -235,10 +155,10 @@ func (s *encoderSet[T]) get() (T, bool) {
 		return s.fresh(), true
 	}
 	s.made.Add(-1)
-	select { // one may have come back meanwhile
+	select {
 	case e := <-s.free:
 		return e, true
-	default:
+	case <-ctx.Done():
 		var zero T
 		return zero, false
 	}
@@ -251,7 +171,10 @@ func (s *encoderSet[T]) put(e T) { s.free <- e }
 // Every response says Vary: Accept-Encoding. A body is compressed only when
 // it reaches MinBytes (the first MinBytes are held back to decide), its
 // media type is compressible, it is not already encoded, its status has a
-// body, and an encoder is free; the status and other headers are kept.
+// body, and an encoder is free; the status and other headers are kept. A
+// compressed body up to maxCachedAnswer is held whole, so that an answer
+// seen again is answered from the answer cache (compress_cache.go) with
+// its Content-Length.
 func (c *compressor) handler(next http.Handler) http.Handler {
 	if c.cfg.Disable {
 		return next
@@ -261,7 +184,7 @@ func (c *compressor) handler(next http.Handler) http.Handler {
 		if r.Method != http.MethodHead {
 			coding = negotiateEncoding(r.Header.Values("Accept-Encoding"))
 		}
-		cw := &compressWriter{ResponseWriter: w, c: c, coding: coding}
+		cw := &compressWriter{ResponseWriter: w, c: c, coding: coding, ctx: r.Context()}
 		defer cw.close()
 		next.ServeHTTP(cw, r)
 	})
@@ -273,12 +196,21 @@ type compressWriter struct {
 	http.ResponseWriter
 	c      *compressor
 	coding contentCoding
+	ctx    context.Context // the request's: waiting for an encoder ends with it
 
-	status    int            // recorded, not yet sent; 0 before WriteHeader
-	buf       []byte         // held back until MinBytes or the end
-	committed bool           // the header has been sent
-	enc       io.WriteCloser // set when compressing
-	encDone   func()         // returns enc to its pool
+	status     int     // recorded, not yet sent; 0 before WriteHeader
+	buf        []byte  // held back until MinBytes or the end
+	committed  bool    // decided: compressed or not
+	collecting bool    // compressing, the whole body held to compress it at once
+	enc        encoder // set when compressing
+	encName    string  // its Content-Encoding
+	encDone    func()  // returns enc to its set
+}
+
+// encoder is what the three codings' writers have in common.
+type encoder interface {
+	io.WriteCloser
+	Reset(io.Writer)
 }
 
 func (w *compressWriter) WriteHeader(status int) {
@@ -313,6 +245,16 @@ func (w *compressWriter) Write(p []byte) (int, error) {
 		}
 		w.commit(true)
 	}
+	if w.collecting {
+		if len(w.buf)+len(p) <= maxCachedAnswer {
+			if len(w.buf)+len(p) > cap(w.buf) {
+				w.buf = slices.Grow(w.buf, len(p)+len(p)/4)
+			}
+			w.buf = append(w.buf, p...)
+			return len(p), nil
+		}
+		w.stream() // too large to remember: compressed as it comes
+	}
 	if w.enc != nil {
 		return w.enc.Write(p)
 	}
@@ -328,6 +270,9 @@ func (w *compressWriter) Flush() {
 		}
 		w.commit(false)
 	}
+	if w.collecting {
+		w.stream()
+	}
 	if f, ok := w.enc.(interface{ Flush() error }); ok {
 		_ = f.Flush()
 	}
@@ -337,8 +282,11 @@ func (w *compressWriter) Flush() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *compressWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// commit sends the header, compressed when large says the body reached
-// MinBytes and everything else allows it, then what was held back.
+// commit decides whether to compress: when large says the body reached
+// MinBytes, everything else allows it and an encoder is free. Compressing,
+// it goes on holding the body (collecting) to compress it at once, or
+// answer it from the answer cache; otherwise it sends the header and what
+// was held back.
 func (w *compressWriter) commit(large bool) {
 	w.committed = true
 	h := w.ResponseWriter.Header()
@@ -346,58 +294,101 @@ func (w *compressWriter) commit(large bool) {
 		h.Add("Vary", "Accept-Encoding")
 	}
 	if large && w.coding != codingIdentity && bodyAllowed(w.status) &&
-		h.Get("Content-Encoding") == "" && compressible(h.Get("Content-Type")) {
-		_ = w.startEncoder(h) // identity when every encoder is lent
+		h.Get("Content-Encoding") == "" && compressible(h.Get("Content-Type")) &&
+		w.borrowEncoder() { // identity when the request ends before an encoder is free
+		w.collecting = true
+		held := collectBuffers.Get().(*[]byte)
+		w.buf = append((*held)[:0], w.buf...)
+		return
 	}
 	if w.status != 0 {
 		w.ResponseWriter.WriteHeader(w.status)
 	}
 	if len(w.buf) > 0 {
-		if w.enc != nil {
-			_, _ = w.enc.Write(w.buf)
-		} else {
-			_, _ = w.ResponseWriter.Write(w.buf)
-		}
+		_, _ = w.ResponseWriter.Write(w.buf)
 	}
 	w.buf = nil
 }
 
-// startEncoder borrows an encoder of the negotiated coding and says so in
-// the header; false when every encoder is lent.
-func (w *compressWriter) startEncoder(h http.Header) bool {
+// borrowEncoder takes an encoder of the negotiated coding, waiting while
+// every one is lent; false when the request ends first.
+func (w *compressWriter) borrowEncoder() bool {
 	c := w.c
-	var name string
 	switch w.coding {
 	case codingZstd:
-		enc, ok := c.zstd.get()
-		if !ok {
-			return false
+		if enc, ok := c.zstd.get(w.ctx); ok {
+			w.enc, w.encDone, w.encName = enc, func() { c.zstd.put(enc) }, "zstd"
 		}
-		enc.Reset(w.ResponseWriter)
-		w.enc, w.encDone, name = enc, func() { c.zstd.put(enc) }, "zstd"
 	case codingBrotli:
-		enc, ok := c.br.get()
-		if !ok {
-			return false
+		if enc, ok := c.br.get(w.ctx); ok {
+			w.enc, w.encDone, w.encName = enc, func() { c.br.put(enc) }, "br"
 		}
-		enc.Reset(w.ResponseWriter)
-		w.enc, w.encDone, name = enc, func() { c.br.put(enc) }, "br"
 	case codingGzip:
-		enc, ok := c.gzip.get()
-		if !ok {
-			return false
+		if enc, ok := c.gzip.get(w.ctx); ok {
+			w.enc, w.encDone, w.encName = enc, func() { c.gzip.put(enc) }, "gzip"
 		}
-		enc.Reset(w.ResponseWriter)
-		w.enc, w.encDone, name = enc, func() { c.gzip.put(enc) }, "gzip"
-	default:
-		return false
 	}
-	h.Set("Content-Encoding", name)
+	return w.enc != nil
+}
+
+// encodedHeader says the body is encoded: Content-Encoding, the encoded
+// length when known (else none), a weak ETag.
+func (w *compressWriter) encodedHeader(length int) {
+	h := w.ResponseWriter.Header()
+	h.Set("Content-Encoding", w.encName)
 	h.Del("Content-Length")
+	if length >= 0 {
+		h.Set("Content-Length", strconv.Itoa(length))
+	}
 	if etag := h.Get("ETag"); etag != "" && !strings.HasPrefix(etag, "W/") {
 		h.Set("ETag", "W/"+etag) // the bytes differ from identity's
 	}
-	return true
+	w.ResponseWriter.WriteHeader(w.status)
+}
+
+// collectBuffers hold bodies being collected; one that ends up in the
+// answer cache is not given back.
+var collectBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func putCollectBuffer(b []byte) {
+	b = b[:0]
+	collectBuffers.Put(&b)
+}
+
+// stream stops collecting: the header goes out, and the body is compressed
+// as it comes, from what was held.
+func (w *compressWriter) stream() {
+	w.collecting = false
+	w.encodedHeader(-1)
+	w.enc.Reset(w.ResponseWriter)
+	_, _ = w.enc.Write(w.buf)
+	putCollectBuffer(w.buf)
+	w.buf = nil
+}
+
+// finishCollected answers the whole body held: from the answer cache, or
+// compressed into memory (remembered when it is the second time it is
+// seen), the encoder given back before the answer is written.
+func (w *compressWriter) finishCollected() {
+	w.collecting = false
+	key, encoded, hit, seenBefore := w.c.answers.lookup(w.coding, w.buf)
+	if !hit {
+		out := bytes.NewBuffer(make([]byte, 0, len(w.buf)/4+64))
+		w.enc.Reset(out)
+		_, _ = w.enc.Write(w.buf)
+		_ = w.enc.Close() // a bytes.Buffer takes every write
+		encoded = out.Bytes()
+	}
+	w.encDone()
+	w.enc = nil
+	if seenBefore && !hit {
+		w.c.answers.add(key, w.buf, encoded) // both kept as they are
+	} else {
+		putCollectBuffer(w.buf)
+	}
+	w.buf = nil
+	w.encodedHeader(len(encoded))
+	_, _ = w.ResponseWriter.Write(encoded)
 }
 
 // close ends the response once the handler has returned: a body that never
@@ -414,6 +405,9 @@ func (w *compressWriter) close() {
 			return
 		}
 		w.commit(false)
+	}
+	if w.collecting {
+		w.finishCollected()
 	}
 	if w.enc != nil {
 		_ = w.enc.Close()

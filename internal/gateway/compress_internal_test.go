@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -149,8 +151,8 @@ func TestResponsesAreCompressedFromTheThresholdOn(t *testing.T) {
 			case tc.compressed && ce != "gzip":
 				t.Fatalf("Content-Encoding %q, want gzip", ce)
 			case tc.compressed:
-				if rec.Header().Get("Content-Length") != "" {
-					t.Errorf("a compressed body keeps the identity Content-Length %q", rec.Header().Get("Content-Length"))
+				if cl := rec.Header().Get("Content-Length"); cl != "" && cl != fmt.Sprint(rec.Body.Len()) {
+					t.Errorf("Content-Length %q for %d compressed bytes", cl, rec.Body.Len())
 				}
 				got = gunzip(t, got)
 			case !tc.compressed && ce == "gzip":
@@ -192,9 +194,13 @@ func TestAFlushBeforeTheThresholdSendsWhatIsHeld(t *testing.T) {
 
 // BenchmarkCompressFullPage is the CPU one response costs in each coding
 // and level: the full-field 100-attempt page written through the
-// compressor. go run ./bench/wire measures the same in req/s.
+// compressor, a few bytes changed on each request so that the answer cache
+// never answers (BenchmarkCompressRepeatedPage measures when it does).
+// go run ./bench/wire measures the same in req/s.
 func BenchmarkCompressFullPage(b *testing.B) {
 	page := fullPage(b)
+	varying := bytes.Index(page, []byte(`"content":"`)) + len(`"content":"`)
+	n := 0
 	for _, tc := range []struct {
 		accept string
 		cfg    Compression
@@ -214,10 +220,36 @@ func BenchmarkCompressFullPage(b *testing.B) {
 		b.Run(fmt.Sprintf("%s=%d", tc.accept, level), func(b *testing.B) {
 			h := newCompressor(tc.cfg).handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
+				n++
+				copy(page[varying:], fmt.Sprintf("%08d", n)) // never the same answer twice
 				_, _ = w.Write(page)
 			}))
 			req := httptest.NewRequest(http.MethodPost, "/query", nil)
 			req.Header.Set("Accept-Encoding", tc.accept)
+			var w countingWriter
+			b.SetBytes(int64(len(page)))
+			b.ReportAllocs()
+			for b.Loop() {
+				w.header, w.n = http.Header{}, 0
+				h.ServeHTTP(&w, req)
+			}
+			b.ReportMetric(float64(w.n), "wire-bytes")
+		})
+	}
+}
+
+// BenchmarkCompressRepeatedPage is the CPU of the same full page answered
+// again: from the answer cache.
+func BenchmarkCompressRepeatedPage(b *testing.B) {
+	page := fullPage(b)
+	for _, coding := range []string{"identity", "gzip", "br", "zstd"} {
+		b.Run(coding, func(b *testing.B) {
+			h := newCompressor(Compression{}).handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(page)
+			}))
+			req := httptest.NewRequest(http.MethodPost, "/query", nil)
+			req.Header.Set("Accept-Encoding", coding)
 			var w countingWriter
 			b.SetBytes(int64(len(page)))
 			b.ReportAllocs()
@@ -259,35 +291,93 @@ func (w *countingWriter) Header() http.Header         { return w.header }
 func (w *countingWriter) WriteHeader(int)             {}
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
-func TestAResponseGoesOutUncompressedWhileEveryEncoderIsLent(t *testing.T) {
+func TestAResponseWaitsForAFreeEncoderWhileItsRequestLasts(t *testing.T) {
 	t.Parallel()
 	c := newCompressor(Compression{})
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
 	var lent []*gzip.Writer
-	for {
-		e, ok := c.gzip.get()
+	for len(lent) <= 1000 {
+		e, ok := c.gzip.get(ended) // a free or new encoder is lent even so
 		if !ok {
 			break
 		}
 		lent = append(lent, e)
-		if len(lent) > 1000 {
-			t.Fatal("the encoders of a coding are not bounded")
-		}
 	}
-	serve := func() *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/query", nil)
+	if len(lent) > 1000 {
+		t.Fatal("the encoders of a coding are not bounded")
+	}
+	serve := func(ctx context.Context) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/query", nil)
 		req.Header.Set("Accept-Encoding", "gzip")
 		rec := httptest.NewRecorder()
 		c.handler(writeJSON(200, 4096)).ServeHTTP(rec, req)
 		return rec
 	}
-	if rec := serve(); rec.Header().Get("Content-Encoding") != "" || rec.Body.Len() != 4096 {
-		t.Fatalf("with every encoder lent: Content-Encoding %q, %d bytes", rec.Header().Get("Content-Encoding"), rec.Body.Len())
+	if rec := serve(ended); rec.Header().Get("Content-Encoding") != "" || rec.Body.Len() != 4096 {
+		t.Fatalf("a request that ended while every encoder was lent: Content-Encoding %q, %d bytes", rec.Header().Get("Content-Encoding"), rec.Body.Len())
+	}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- serve(t.Context()) }()
+	select {
+	case <-done:
+		t.Fatal("answered while every encoder was lent")
+	case <-time.After(50 * time.Millisecond):
 	}
 	c.gzip.put(lent[0])
-	if rec := serve(); rec.Header().Get("Content-Encoding") != "gzip" || len(gunzip(t, rec.Body.Bytes())) != 4096 {
-		t.Fatalf("with one encoder back: Content-Encoding %q", rec.Header().Get("Content-Encoding"))
+	if rec := <-done; rec.Header().Get("Content-Encoding") != "gzip" || len(gunzip(t, rec.Body.Bytes())) != 4096 {
+		t.Fatalf("once an encoder was back: Content-Encoding %q", rec.Header().Get("Content-Encoding"))
 	}
-	if rec := serve(); rec.Header().Get("Content-Encoding") != "gzip" {
+	if rec := serve(t.Context()); rec.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatal("the encoder was not given back after the response")
+	}
+}
+
+func TestIdenticalAnswersAreCompressedOnceAndOnlyIdenticalOnes(t *testing.T) {
+	t.Parallel()
+	c := newCompressor(Compression{})
+	serve := func(body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/query", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		c.handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		})).ServeHTTP(rec, req)
+		return rec
+	}
+	a := jsonOfSize(8192)
+	b := bytes.Clone(a)
+	b[4000] = 'b' // same length, other bytes
+	first := serve(a)
+	if c.answers.entries.Len() != 0 {
+		t.Error("an answer seen once is remembered")
+	}
+	second, third := serve(a), serve(a)
+	otherOnce, otherTwice := serve(b), serve(b)
+	if c.answers.entries.Len() != 2 {
+		t.Errorf("%d answers remembered, want 2 (a and b, each seen twice)", c.answers.entries.Len())
+	}
+	for name, tc := range map[string]struct {
+		rec  *httptest.ResponseRecorder
+		want []byte
+	}{"first": {first, a}, "second": {second, a}, "third": {third, a}, "other, once": {otherOnce, b}, "other, twice": {otherTwice, b}} {
+		if got := gunzip(t, tc.rec.Body.Bytes()); !bytes.Equal(got, tc.want) {
+			t.Errorf("%s answer decodes to other bytes than its own", name)
+		}
+		if cl := tc.rec.Header().Get("Content-Length"); cl != fmt.Sprint(tc.rec.Body.Len()) {
+			t.Errorf("%s answer: Content-Length %q for %d bytes", name, cl, tc.rec.Body.Len())
+		}
+	}
+}
+
+func TestAnAnswerTooLargeToRememberIsCompressedAsItComes(t *testing.T) {
+	t.Parallel()
+	rec := serveThrough(writeJSON(200, maxCachedAnswer+1), "GET", "gzip")
+	if rec.Header().Get("Content-Encoding") != "gzip" || rec.Header().Get("Content-Length") != "" {
+		t.Fatalf("Content-Encoding %q, Content-Length %q", rec.Header().Get("Content-Encoding"), rec.Header().Get("Content-Length"))
+	}
+	if got := gunzip(t, rec.Body.Bytes()); !bytes.Equal(got, jsonOfSize(maxCachedAnswer+1)) {
+		t.Fatal("decodes to other bytes")
 	}
 }
