@@ -97,6 +97,7 @@ func serveGateway(ctx context.Context, logger *slog.Logger, cfg config) error {
 		}
 		defer stopSandbox()
 	}
+	logUpstream(logger, cfg)
 	shutdownTracing, err := telemetry.SetupTracing(ctx)
 	if err != nil {
 		return err
@@ -177,9 +178,25 @@ func startEmbeddedSandbox(logger *slog.Logger, cfg *config) (stop func(), err er
 	sb := &http.Server{Handler: upstream, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = sb.Serve(ln) }()
 	cfg.Upstream.BaseURL = "http://" + ln.Addr().String()
-	logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
-		"sandbox_url", cfg.Upstream.BaseURL, "auth_mode", cfg.Gateway.AuthMode)
 	return func() { _ = sb.Close() }, nil
+}
+
+// logUpstream says at start-up which upstream the gateway talks to, loudly
+// when it is not the real API, and when forwarding callers' keys to the
+// real API was perhaps not meant: AUTH_MODE=forward without a key does not
+// fall back to the sandbox as server mode does.
+func logUpstream(logger *slog.Logger, cfg config) {
+	baseURL, authMode := cfg.Upstream.BaseURL, cfg.Gateway.AuthMode
+	switch {
+	case cfg.Sandbox:
+		logger.Warn("serving realistic sample data from the embedded sandbox upstream (set REVOX_API_KEY for the real API)",
+			"sandbox_url", baseURL, "auth_mode", authMode)
+	case authMode == gateway.AuthForward:
+		logger.Warn("AUTH_MODE=forward: each caller's Bearer key is sent to the real API, not the sandbox (REVOX_SANDBOX=true serves the sandbox instead)",
+			"base_url", baseURL, "auth_mode", authMode)
+	default:
+		logger.Info("serving the Revox API with the gateway's key", "base_url", baseURL, "auth_mode", authMode)
+	}
 }
 
 // sandboxTenantKeys are the keys the sandbox accepts in forward auth mode,

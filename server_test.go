@@ -54,3 +54,40 @@ func TestServeShutsDownEveryServerWhenDone(t *testing.T) {
 		t.Fatal("serve did not return after its context was done")
 	}
 }
+
+func TestStartUpSaysWhichUpstreamServes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string // in the start-up line, level first
+	}{
+		{"no key serves the sandbox", map[string]string{}, []string{"level=WARN", "sandbox", "auth_mode=server"}},
+		{"forward mode without a key points at the real API and says so",
+			map[string]string{"AUTH_MODE": "forward"},
+			[]string{"level=WARN", "AUTH_MODE=forward", "real API", "REVOX_SANDBOX=true", "base_url=https://www.getrevox.com/api"}},
+		{"forward mode with REVOX_SANDBOX=true serves the sandbox",
+			map[string]string{"AUTH_MODE": "forward", "REVOX_SANDBOX": "true"},
+			[]string{"level=WARN", "embedded sandbox", "auth_mode=forward"}},
+		{"a key serves the real API", map[string]string{"REVOX_API_KEY": "sk_live"},
+			[]string{"level=INFO", "gateway's key", "base_url=https://www.getrevox.com/api"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := loadConfig(cmdServe, func(k string) string { return tc.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf strings.Builder
+			logUpstream(slog.New(slog.NewTextHandler(&buf, nil)), cfg)
+			for _, w := range tc.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Fatalf("start-up line %q lacks %q", buf.String(), w)
+				}
+			}
+			if strings.Contains(buf.String(), "sk_live") {
+				t.Fatal("the key is logged")
+			}
+		})
+	}
+}

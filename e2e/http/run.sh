@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end HTTP tests: builds the gateway, serves it on a free port against
 # its embedded sandbox upstream, then runs the graphql-http audit and the
-# headless-Chromium playground test (node --test). Installs Debian's chromium
-# and the pinned npm packages when they are missing. The screenshot goes to
+# headless-Chromium playground test (node --test). Drives the Chromium named
+# by CHROMIUM_PATH, or Debian's chromium (installed with --no-install-recommends
+# when missing, see chromium.sh), and installs the pinned npm packages when
+# they are missing. The screenshot goes to
 # e2e/http/artifacts/playground.png.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,12 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "== installing Debian's chromium"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update
-  apt-get install -y chromium
-fi
+# CHROMIUM_PATH names the browser; unset, Debian's is installed when missing.
+CHROMIUM_PATH="$("$here/chromium.sh")"
+export CHROMIUM_PATH
+echo "== chromium: $CHROMIUM_PATH"
 
 echo "== npm packages"
 if [ ! -f "$here/node_modules/.package-lock.json" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then

@@ -51,11 +51,15 @@ type Config struct {
 	AuthMode string
 	// Operation bounds what one operation may ask.
 	Operation OperationLimits
-	// MaxBodyBytes bounds a request body (default 1 MiB).
+	// MaxBodyBytes bounds a request body (default 1 MiB), after
+	// decompression when it is sent gzipped.
 	MaxBodyBytes int64
 	// BodyReadTimeout bounds the time a request body takes to arrive,
 	// from the end of its headers (default 10s).
 	BodyReadTimeout time.Duration
+	// Compression sets how responses are compressed (zstd, br, gzip, as
+	// Accept-Encoding asks); the zero value is the measured defaults.
+	Compression Compression
 	// DisableIntrospection turns off introspection and field suggestions.
 	DisableIntrospection bool
 	// APQCacheSize is the number of automatic persisted queries kept.
@@ -226,10 +230,14 @@ func New(cfg Config) http.Handler {
 	srv.SetErrorPresenter(presentError(cfg.Logger))
 	srv.SetRecoverFunc(recoverPanic(cfg.Logger))
 
+	// Compressed: GraphQL answers (refusals included) and the playground.
+	// Not /metrics (Prometheus negotiates its own), not the health checks
+	// (a few bytes).
+	compress := newCompressor(cfg.Compression).handler
 	mux := http.NewServeMux()
-	mux.Handle("/query", protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)))
-	mux.Handle("GET /{$}", playground.Handler("Revox GraphQL", "/query"))
-	mux.Handle("GET "+playground.AssetPath, playground.Handler("Revox GraphQL", "/query"))
+	mux.Handle("/query", compress(protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv))))
+	mux.Handle("GET /{$}", compress(playground.Handler("Revox GraphQL", "/query")))
+	mux.Handle("GET "+playground.AssetPath, compress(playground.Handler("Revox GraphQL", "/query")))
 	mux.HandleFunc("GET /readyz", readyz(cfg.Readiness, cfg.Redis))
 	if !cfg.NoMetricsRoute {
 		mux.Handle("GET /metrics", cfg.Telemetry.MetricsHandler())

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/klauspost/compress/gzip"
 	"golang.org/x/time/rate"
 
 	"github.com/revox-graphql/gateway/graph/loaders"
@@ -70,13 +71,26 @@ func (f refuser) refuse(w http.ResponseWriter, r *http.Request, status int, code
 // limitBody reads the request body, bounded in size and time, before
 // anything that holds a resource (an execution slot) for the request:
 // larger than maxBytes is 413, slower than timeout 408. The handler below
-// reads the body from memory.
+// reads the body from memory. A gzipped body (Content-Encoding: gzip) is
+// decompressed here and the limit applies to both its sizes: it is never
+// inflated past maxBytes + 1. Any other coding is refused with 415.
 func limitBody(f refuser, maxBytes int64, timeout time.Duration, next http.Handler) http.Handler {
 	tooLarge := "request body larger than " + strconv.FormatInt(maxBytes, 10) + " bytes"
 	tooSlow := "the request body did not arrive within " + timeout.String()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
+			return
+		}
+		gzipped := false
+		switch coding := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); coding {
+		case "", "identity":
+		case "gzip", "x-gzip":
+			gzipped = true
+		default:
+			w.Header().Set("Accept-Encoding", "gzip")
+			f.refuse(w, r, http.StatusUnsupportedMediaType, CodeBadRequest,
+				"unsupported Content-Encoding of the request body: send it as it is or gzipped")
 			return
 		}
 		if r.ContentLength > maxBytes {
@@ -87,7 +101,8 @@ func limitBody(f refuser, maxBytes int64, timeout time.Duration, next http.Handl
 		// deadline to set, and nothing slow to guard against.
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Now().Add(timeout))
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
+		sent := &io.LimitedReader{R: r.Body, N: maxBytes + 1}
+		data, err := readBody(sent, gzipped, maxBytes)
 		_ = rc.SetReadDeadline(time.Time{})
 		var netErr net.Error
 		switch {
@@ -95,16 +110,38 @@ func limitBody(f refuser, maxBytes int64, timeout time.Duration, next http.Handl
 			w.Header().Set("Connection", "close")
 			f.refuse(w, r, http.StatusRequestTimeout, CodeBodyTimeout, tooSlow)
 			return
+		case sent.N <= 0 || int64(len(data)) > maxBytes:
+			f.refuse(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
+			return
+		case err != nil && gzipped:
+			f.refuse(w, r, http.StatusBadRequest, CodeBadRequest, "the request body is not valid gzip")
+			return
 		case err != nil:
 			f.refuse(w, r, http.StatusBadRequest, CodeBadRequest, "request body could not be read")
 			return
-		case int64(len(data)) > maxBytes:
-			f.refuse(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
-			return
+		}
+		if gzipped {
+			r = r.Clone(r.Context())
+			r.Header.Del("Content-Encoding")
+			r.ContentLength = int64(len(data))
 		}
 		r.Body = io.NopCloser(bytes.NewReader(data))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readBody reads at most maxBytes + 1 bytes of the body, decompressed when
+// gzipped: a gzip bomb stops there.
+func readBody(body io.Reader, gzipped bool, maxBytes int64) ([]byte, error) {
+	if !gzipped {
+		return io.ReadAll(body)
+	}
+	zr, err := gzip.NewReader(body)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(io.LimitReader(zr, maxBytes+1))
 }
 
 // preventCSRF blocks requests a browser could send cross-origin without a

@@ -827,3 +827,66 @@ func (v *pageView) page(idx, size int) []byte {
 	end := min(start+size, n)
 	return v.data[v.bounds[start] : v.bounds[end]-1]
 }
+
+// Documented call orders of the default dataset, named in the README's
+// examples. Their ids are fixed whatever the generator draws, so that the
+// examples keep answering when the dataset changes; each goes to the newest
+// order that fits its description.
+const (
+	// DemoOrderID is a completed order with at least two attempts whose
+	// newest was a conversation with a person, with tool calls, one of
+	// which failed.
+	DemoOrderID = "d0b3be74-5fef-42eb-93bb-ddf116f79ba7"
+	// DemoRetryOrderID is an order waiting for its next attempt (it has a
+	// next_call_at) after an answered attempt with a transcript.
+	DemoRetryOrderID = "5b2c8e1f-3a47-4d9e-b6c0-9f1e2d3a4b5c"
+)
+
+// nameDemoOrders gives the documented ids to the orders that fit them.
+// Order ids appear only in the order's own body, and a new id has the
+// length of the old one, so the body's Content-Length stays right.
+func nameDemoOrders(orders []*order) {
+	type turns struct {
+		Transcript []struct {
+			Role        string `json:"role"`
+			ToolIsError bool   `json:"tool_is_error"`
+		} `json:"transcript"`
+	}
+	roles := func(a *attempt) map[string]int {
+		var t turns
+		_ = json.Unmarshal(a.json, &t)
+		n := map[string]int{}
+		for _, turn := range t.Transcript {
+			n[turn.Role]++
+			if turn.ToolIsError {
+				n["tool error"]++
+			}
+		}
+		return n
+	}
+	fits := map[string]func(*order) bool{
+		DemoOrderID: func(o *order) bool {
+			if o.status != revox.OrderCompleted || len(o.attempts) < 2 {
+				return false
+			}
+			r := roles(o.attempts[0])
+			return r["user"] > 0 && r["tool error"] > 0
+		},
+		DemoRetryOrderID: func(o *order) bool {
+			if o.status != revox.OrderScheduled || !bytes.Contains(o.body, []byte(`"next_call_at":`)) ||
+				bytes.Contains(o.body, []byte(`"next_call_at":null`)) || bytes.Contains(o.body, []byte(`"next_call_at":{}`)) {
+				return false
+			}
+			return slices.ContainsFunc(o.attempts, func(a *attempt) bool { return len(roles(a)) > 0 })
+		},
+	}
+	for _, id := range []string{DemoOrderID, DemoRetryOrderID} {
+		for _, o := range orders {
+			if fits[id](o) && o.id != DemoOrderID && len(o.id) == len(id) {
+				o.body = bytes.Replace(o.body, []byte(`"id":"`+o.id+`"`), []byte(`"id":"`+id+`"`), 1)
+				o.id = id
+				break
+			}
+		}
+	}
+}

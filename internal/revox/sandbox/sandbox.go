@@ -97,6 +97,9 @@ func New(opts Options) *Server {
 		s.keys = append(s.keys, []byte(k))
 	}
 	s.orders, s.attempts = generate(seed, n)
+	if seed == defaultSeed {
+		nameDemoOrders(s.orders)
+	}
 	s.byID = make(map[string]*order, len(s.orders))
 	for _, o := range s.orders {
 		s.byID[o.id] = o

@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"strconv"
+	"strings"
+)
+
+// contentCoding is one response encoding the gateway offers.
+type contentCoding int
+
+const (
+	codingIdentity contentCoding = iota
+	codingZstd
+	codingBrotli
+	codingGzip
+)
+
+// offeredCodings are the codings in the gateway's order of preference on a
+// tie of q-values, least CPU per byte saved first. On the full-field
+// 100-attempt page at the default levels, gzip (klauspost/compress) is the
+// cheapest; zstd's streaming encoder costs about twice as much for 2% more
+// bytes saved, brotli's fastest level three to six times as much for 3%
+// (BenchmarkCompressFullPage, go run ./bench/wire). So every browser
+// (they all accept gzip) gets gzip, and zstd or br go to clients that
+// prefer them by q or take nothing else.
+var offeredCodings = [...]contentCoding{codingGzip, codingZstd, codingBrotli}
+
+// negotiateEncoding picks the response coding from the Accept-Encoding
+// values: the offered coding with the highest q above 0 (a coding not
+// listed takes the q of "*"), the gateway's preference on a tie, and
+// identity when the client asked for none or prefers identity outright.
+func negotiateEncoding(values []string) contentCoding {
+	var q [4]float64 // by contentCoding; -1 when not listed
+	for i := range q {
+		q[i] = -1
+	}
+	star := -1.0
+	for _, value := range values {
+		for part := range strings.SplitSeq(value, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name == "" {
+				continue
+			}
+			weight, ok := qValue(params)
+			if !ok {
+				continue
+			}
+			switch name {
+			case "zstd":
+				q[codingZstd] = weight
+			case "br":
+				q[codingBrotli] = weight
+			case "gzip", "x-gzip":
+				q[codingGzip] = weight
+			case "identity":
+				q[codingIdentity] = weight
+			case "*":
+				star = weight
+			}
+		}
+	}
+	best, bestQ := codingIdentity, 0.0
+	for _, c := range offeredCodings {
+		w := q[c]
+		if w < 0 {
+			w = star
+		}
+		if w > bestQ {
+			best, bestQ = c, w
+		}
+	}
+	if q[codingIdentity] > bestQ {
+		return codingIdentity
+	}
+	return best
+}
+
+// qValue reads the q parameter of one Accept-Encoding element: 1 when
+// absent, false when malformed.
+func qValue(params string) (float64, bool) {
+	for param := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || q < 0 || q > 1 {
+			return 0, false
+		}
+		return q, true
+	}
+	return 1, true
+}

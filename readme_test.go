@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+)
+
+// readmeExamples returns the body of every ```graphql block of README.md.
+func readmeExamples(t *testing.T) []string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllSubmatch(readme, -1) {
+		out = append(out, string(m[1]))
+	}
+	return out
+}
+
+// Every GraphQL example of the README answers data, as written, from the
+// gateway in front of the default sandbox (what `go run .` serves without a
+// key): no error, and every field it selects has a value (not null, not an
+// empty list) in at least one place of the answer, so that an example of
+// transcripts shows transcripts.
+func TestEveryReadmeExampleAnswersDataFromTheSandbox(t *testing.T) {
+	t.Parallel()
+	examples := readmeExamples(t)
+	if len(examples) < 5 {
+		t.Fatalf("found %d graphql examples in README.md; the extraction is broken", len(examples))
+	}
+	up := httptest.NewServer(sandbox.New(sandbox.Options{}))
+	t.Cleanup(up.Close)
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Logger: quiet()}))
+	t.Cleanup(gql.Close)
+
+	for _, example := range examples {
+		name := strings.Join(strings.Fields(example), " ")
+		t.Run(name[:min(len(name), 60)], func(t *testing.T) {
+			t.Parallel()
+			body, _ := json.Marshal(map[string]any{"query": example})
+			resp, err := http.Post(gql.URL+"/query", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r struct {
+				Data   map[string]any   `json:"data"`
+				Errors []map[string]any `json:"errors"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK || len(r.Errors) > 0 || r.Data == nil {
+				t.Fatalf("status %d, errors %v", resp.StatusCode, r.Errors)
+			}
+			filled := map[string]bool{}
+			fieldsWithValues("", r.Data, filled)
+			var empty []string
+			for path, ok := range filled {
+				if !ok {
+					empty = append(empty, path)
+				}
+			}
+			slices.Sort(empty)
+			if len(empty) > 0 {
+				t.Fatalf("no value anywhere in the answer for %v", empty)
+			}
+		})
+	}
+}
+
+// fieldsWithValues records, for every field path of v (list indices left
+// out), whether some occurrence has a value: not null, not an empty list.
+func fieldsWithValues(path string, v any, filled map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			p := path + "." + k
+			filled[p] = filled[p] || hasValue(child)
+			fieldsWithValues(p, child, filled)
+		}
+	case []any:
+		for _, child := range v {
+			fieldsWithValues(path, child, filled)
+		}
+	}
+}
+
+func hasValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case []any:
+		return len(v) > 0
+	}
+	return true
+}
