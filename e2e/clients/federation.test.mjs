@@ -83,7 +83,7 @@ async function execute({ schema, executor }, query, variables = {}) {
 
 test('the live subgraph SDL links Federation v2 and keys Call by id', () => {
   assert.match(revoxSDL, /extend schema\s+@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+", import: \[[^\]]*"@key"[^\]]*\]\)/);
-  assert.match(revoxSDL, /type Call @key\(fields: "id"\) \{/);
+  assert.match(revoxSDL, /type Call implements Node @key\(fields: "id"\) \{/);
   assert.match(revoxSDL, /type PageInfo @shareable \{/);
   assert.match(revoxSDL, /type CallAttempt \{/, 'CallAttempt is a plain value type');
   assert.doesNotMatch(revoxSDL, /_entities|_Service|@entityResolver/, 'the SDL is the public schema, without gqlgen internals');
