@@ -9,7 +9,7 @@ import { relayStylePagination } from '@apollo/client/utilities';
 import { attemptIdsByPages, endpoint } from './gateway.mjs';
 
 const CALLS = gql`
-  query Calls($first: Int, $after: String, $last: Int, $before: String, $statuses: [CallStatus!]) {
+  query Calls($first: Int, $after: String, $last: Int, $before: String, $statuses: [CallStatusFilter!]) {
     calls(first: $first, after: $after, last: $last, before: $before, statuses: $statuses) {
       edges { cursor node { id status startedAt } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }

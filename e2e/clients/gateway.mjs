@@ -46,7 +46,7 @@ export async function attemptIdsByPages(statuses) {
   for (let page = 0; ; page++) {
     assert.ok(page < 1000, 'page mode does not end');
     const { calls } = await data(
-      `query Page($page: Int!, $statuses: [CallStatus!]) {
+      `query Page($page: Int!, $statuses: [CallStatusFilter!]) {
         calls(page: $page, pageSize: 100, statuses: $statuses) { nodes { id } pageInfo { hasNextPage } }
       }`,
       { page, statuses },

@@ -16,7 +16,7 @@ const client = new Client({
 });
 
 const PAGE = gql`
-  query Page($first: Int!, $statuses: [CallStatus!]) {
+  query Page($first: Int!, $statuses: [CallStatusFilter!]) {
     calls(first: $first, statuses: $statuses) {
       __typename
       nodes { __typename id status result startedAt transcriptLength }

@@ -912,7 +912,7 @@ type Query {
     "Attempts per upstream page (default 20, maximum configurable, 100 by default). Page mode only."
     pageSize: Int
     "Only attempts whose call order has one of these statuses. Empty or null: all."
-    statuses: [CallStatus!]
+    statuses: [CallStatusFilter!]
     "Number of attempts after ` + "`" + `after` + "`" + ` (default 20, maximum as for ` + "`" + `pageSize` + "`" + `)."
     first: Int
     "Cursor of the attempt to start after."
@@ -1321,7 +1321,7 @@ enum TranscriptRole {
   OTHER
 }
 
-"Status of a call order. The first seven are accepted by the ` + "`" + `calls` + "`" + ` filter."
+"Status of a call order. The first seven are those ` + "`" + `calls` + "`" + ` filters on (` + "`" + `CallStatusFilter` + "`" + `)."
 enum CallStatus {
   "Being set up."
   INITIALIZING
@@ -1345,6 +1345,27 @@ enum CallStatus {
   PAUSED
   "A value this schema does not list yet; see ` + "`" + `statusRaw` + "`" + `. Not accepted as a filter."
   OTHER
+}
+
+"""
+The call order statuses ` + "`" + `calls` + "`" + ` filters on: the seven ` + "`" + `GET /call` + "`" + ` documents for
+its ` + "`" + `statuses` + "`" + ` filter. The other ` + "`" + `CallStatus` + "`" + ` values cannot be filtered on.
+"""
+enum CallStatusFilter {
+  "Being set up."
+  INITIALIZING
+  "Waiting for a calling slot."
+  QUEUED_FOR_CALLING
+  "An attempt is in progress."
+  CALLING
+  "Scheduled for later."
+  SCHEDULED
+  "Finished."
+  COMPLETED
+  "Cancelled."
+  CANCELLED
+  "Failed."
+  ERRORED
 }
 
 "Direction of a call order."
@@ -1903,7 +1924,7 @@ func (ec *executionContext) field_Query_calls_args(ctx context.Context, rawArgs 
 	args["pageSize"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "statuses",
 		func(ctx context.Context, v any) ([]revox.OrderStatus, error) {
-			return ec.unmarshalOCallStatus2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx, v)
+			return ec.unmarshalOCallStatusFilter2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7016,16 +7037,16 @@ func (ec *executionContext) marshalNCallDirection2githubᚗcomᚋrevoxᚑgraphql
 	return res
 }
 
-func (ec *executionContext) unmarshalNCallStatus2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx context.Context, v any) (revox.OrderStatus, error) {
-	res, err := model.UnmarshalCallStatus(v)
+func (ec *executionContext) unmarshalNCallStatusFilter2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx context.Context, v any) (revox.OrderStatus, error) {
+	res, err := model.UnmarshalCallStatusFilter(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCallStatus2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx context.Context, sel ast.SelectionSet, v revox.OrderStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNCallStatusFilter2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx context.Context, sel ast.SelectionSet, v revox.OrderStatus) graphql.Marshaler {
 	_ = sel
-	res := model.MarshalCallStatus(v)
+	res := model.MarshalCallStatusFilter(v)
 	if res == graphql.Null {
-		graphql.AddInvalidNullFromMarshaler(ctx, "CallStatus!")
+		graphql.AddInvalidNullFromMarshaler(ctx, "CallStatusFilter!")
 	}
 	return res
 }
@@ -7634,42 +7655,6 @@ func (ec *executionContext) marshalOCallRetryConfig2ᚖgithubᚗcomᚋrevoxᚑgr
 	return ec._CallRetryConfig(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOCallStatus2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx context.Context, v any) ([]revox.OrderStatus, error) {
-	if v == nil {
-		return nil, nil
-	}
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]revox.OrderStatus, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNCallStatus2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func (ec *executionContext) marshalOCallStatus2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []revox.OrderStatus) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNCallStatus2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalOCallStatus2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx context.Context, v any) (*revox.OrderStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -7686,6 +7671,42 @@ func (ec *executionContext) marshalOCallStatus2ᚖgithubᚗcomᚋrevoxᚑgraphql
 	_ = ctx
 	res := model.MarshalCallStatus(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOCallStatusFilter2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx context.Context, v any) ([]revox.OrderStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]revox.OrderStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCallStatusFilter2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCallStatusFilter2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []revox.OrderStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCallStatusFilter2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOConcurrencyInput2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐConcurrencyInput(ctx context.Context, v any) (*model.ConcurrencyInput, error) {

@@ -107,12 +107,32 @@ var (
 		string(revox.DirectionOutbound), string(revox.DirectionInbound))
 )
 
-// FilterableStatuses are the order statuses GET /call documents for its
-// statuses filter; other members are refused before any upstream request.
-var FilterableStatuses = map[revox.OrderStatus]bool{
-	revox.OrderInitializing: true, revox.OrderQueuedForCalling: true, revox.OrderCalling: true,
-	revox.OrderScheduled: true, revox.OrderCompleted: true, revox.OrderCancelled: true,
-	revox.OrderErrored: true,
+// statusFilterCodec is CallStatusFilter: the order statuses GET /call
+// documents for its statuses filter, a type of their own in the schema so
+// that no other value can be sent.
+var statusFilterCodec = newEnumCodec("CallStatusFilter",
+	string(revox.OrderInitializing), string(revox.OrderQueuedForCalling), string(revox.OrderCalling),
+	string(revox.OrderScheduled), string(revox.OrderCompleted), string(revox.OrderCancelled),
+	string(revox.OrderErrored))
+
+// FilterableStatuses are the members of CallStatusFilter, by upstream value.
+var FilterableStatuses = func() map[revox.OrderStatus]bool {
+	m := make(map[revox.OrderStatus]bool, len(statusFilterCodec.in))
+	for _, raw := range statusFilterCodec.in {
+		m[revox.OrderStatus(raw)] = true
+	}
+	return m
+}()
+
+// MarshalCallStatusFilter writes a filter status as its enum member.
+func MarshalCallStatusFilter(v revox.OrderStatus) graphql.Marshaler {
+	return statusFilterCodec.marshal(string(v))
+}
+
+// UnmarshalCallStatusFilter reads a filter status member.
+func UnmarshalCallStatusFilter(v any) (revox.OrderStatus, error) {
+	s, err := statusFilterCodec.unmarshal(v)
+	return revox.OrderStatus(s), err
 }
 
 // MarshalCallAttemptStatus writes an attempt status as its enum member.

@@ -47,6 +47,16 @@ func TestEnumCodecsMatchTheSchema(t *testing.T) {
 			t.Errorf("%s has no %s fallback", c.name, Other)
 		}
 	}
+	// CallStatusFilter is input only: its members are exactly the codec's,
+	// and it has no OTHER (nothing unknown can be filtered on).
+	def := schema.Types["CallStatusFilter"]
+	var members []string
+	for _, v := range def.EnumValues {
+		members = append(members, v.Name)
+	}
+	if slices.Sort(members); !slices.Equal(members, slices.Sorted(slices.Values(statusFilterCodec.members))) || len(members) != 7 {
+		t.Errorf("CallStatusFilter: schema members %v, codec members %v", members, statusFilterCodec.members)
+	}
 }
 
 func TestEnumMarshalling(t *testing.T) {
