@@ -349,3 +349,36 @@ func TestNodesAnswersEachIDInItsPlace(t *testing.T) {
 		t.Fatalf("got %s", r.raw)
 	}
 }
+
+func TestAWriteDropsTheCredentialsCachedAnswers(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(sandbox.Options{})
+	up := httptest.NewServer(sb)
+	t.Cleanup(up.Close)
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey, revox.WithCache(time.Hour, 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gql := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Logger: quietLogger(), AllowAnonymousWrites: true}))
+	t.Cleanup(gql.Close)
+	const newest = `{ calls(first: 1) { nodes { phoneNumber } } }`
+	var before, after struct {
+		Calls struct {
+			Nodes []struct {
+				PhoneNumber string `json:"phoneNumber"`
+			} `json:"nodes"`
+		} `json:"calls"`
+	}
+	send(t, gql.URL, newest, nil, nil).ok(t, &before)
+	requests := sb.Requests()
+	send(t, gql.URL, newest, nil, nil).ok(t, &before)
+	if sb.Requests() != requests {
+		t.Fatal("the page was not cached: the test proves nothing")
+	}
+	in := map[string]any{"phoneNumber": "+14155550166", "assistant": map[string]any{"prompt": "Say hello."}}
+	send(t, gql.URL, createCall, map[string]any{"input": in}, nil).ok(t, &created{})
+	send(t, gql.URL, newest, nil, nil).ok(t, &after)
+	if len(after.Calls.Nodes) != 1 || after.Calls.Nodes[0].PhoneNumber != "+14155550166" {
+		t.Fatalf("after placing a call the newest attempt is %+v, still the cached page's %+v", after.Calls.Nodes, before.Calls.Nodes)
+	}
+}
