@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/inbound"
+	"github.com/revox-graphql/gateway/internal/inbound/inboundtest"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 )
@@ -380,5 +383,43 @@ func TestAWriteDropsTheCredentialsCachedAnswers(t *testing.T) {
 	send(t, gql.URL, newest, nil, nil).ok(t, &after)
 	if len(after.Calls.Nodes) != 1 || after.Calls.Nodes[0].PhoneNumber != "+14155550166" {
 		t.Fatalf("after placing a call the newest attempt is %+v, still the cached page's %+v", after.Calls.Nodes, before.Calls.Nodes)
+	}
+}
+
+func TestWhoMayWriteWithJWTs(t *testing.T) {
+	t.Parallel()
+	keys := inboundtest.NewJWKS(t, "k1")
+	auth, err := inbound.NewJWT(t.Context(), inbound.JWTConfig{JWKSURL: keys.URL, Issuer: inboundtest.Issuer, Audience: inboundtest.Audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newWriteEnv(t, func(c *gateway.Config) { c.Inbound, c.AllowAnonymousWrites = auth, false })
+	expired := func(b *jwt.Builder) *jwt.Builder {
+		return inboundtest.Valid("calls:write")(b).Expiration(time.Now().Add(-time.Hour))
+	}
+	for _, tc := range []struct {
+		name, token, query string
+		status             int
+		code               string
+		posts              int64
+	}{
+		{"a writer places a call", keys.Sign(t, "k1", inboundtest.Valid("calls:read calls:write")), createCall, 200, "", 1},
+		{"a reader may not write", keys.Sign(t, "k1", inboundtest.Valid("calls:read")), createCall, 403, "FORBIDDEN", 0},
+		{"a writer without calls:read may not read", keys.Sign(t, "k1", inboundtest.Valid("calls:write")), `{ calls(first: 1) { nodes { id } } }`, 403, "FORBIDDEN", 0},
+		{"an expired token is unauthenticated", keys.Sign(t, "k1", expired), createCall, 401, "UNAUTHENTICATED", 0},
+		{"a token of another key set is unauthenticated", keys.Sign(t, "stranger", inboundtest.Valid("calls:write")), createCall, 401, "UNAUTHENTICATED", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.sb.WriteStats().CreateRequests
+			r := send(t, e.gql.URL, tc.query, map[string]any{"input": e.input("")}, map[string]string{
+				"Authorization": "Bearer " + tc.token, "Accept": "application/graphql-response+json",
+			})
+			if r.status != tc.status || tc.code != "" && !slices.Equal(r.codes(), []string{tc.code}) || tc.code == "" && len(r.Errors) > 0 {
+				t.Fatalf("got %d %s, want %d %s", r.status, r.raw, tc.status, tc.code)
+			}
+			if n := e.sb.WriteStats().CreateRequests - before; n != tc.posts {
+				t.Fatalf("%d POSTs, want %d", n, tc.posts)
+			}
+		})
 	}
 }

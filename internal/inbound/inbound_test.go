@@ -2,24 +2,20 @@ package inbound
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/revox-graphql/gateway/internal/inbound/inboundtest"
 )
 
 func request(auth string) *http.Request {
@@ -107,89 +103,14 @@ func TestPrincipalHas(t *testing.T) {
 	}
 }
 
-// jwks serves the public keys of its signers; rotate swaps them.
-type jwks struct {
-	mu      sync.Mutex
-	keys    map[string]*rsa.PrivateKey
-	fetches atomic.Int32
-	srv     *httptest.Server
-}
-
-func newJWKS(t *testing.T, kids ...string) *jwks {
-	j := &jwks{keys: map[string]*rsa.PrivateKey{}}
-	j.rotate(t, kids...)
-	j.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		j.fetches.Add(1)
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		set := jwk.NewSet()
-		for kid, k := range j.keys {
-			pub, err := jwk.Import(&k.PublicKey)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			_ = pub.Set(jwk.KeyIDKey, kid)
-			_ = pub.Set(jwk.AlgorithmKey, jwa.RS256())
-			_ = set.AddKey(pub)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(set)
-	}))
-	t.Cleanup(j.srv.Close)
-	return j
-}
-
-func (j *jwks) rotate(t *testing.T, kids ...string) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.keys = map[string]*rsa.PrivateKey{}
-	for _, kid := range kids {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		j.keys[kid] = k
-	}
-}
-
-// sign makes a token signed by kid's key (or by a key of no JWKS when kid
-// is unknown).
-func (j *jwks) sign(t *testing.T, kid string, build func(*jwt.Builder) *jwt.Builder) string {
-	j.mu.Lock()
-	k, ok := j.keys[kid]
-	j.mu.Unlock()
-	if !ok {
-		var err error
-		if k, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok, err := build(jwt.NewBuilder()).Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := jwk.Import(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = priv.Set(jwk.KeyIDKey, kid)
-	b, err := jwt.Sign(tok, jwt.WithKey(jwa.RS256(), priv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func valid(b *jwt.Builder) *jwt.Builder {
-	return b.Issuer("https://issuer.test/").Audience([]string{"revox-gateway"}).Subject("agent-7").
-		Expiration(time.Now().Add(time.Hour)).Claim("scope", "calls:read calls:write")
+	return inboundtest.Valid("calls:read calls:write")(b)
 }
 
 func TestJWT(t *testing.T) {
 	t.Parallel()
-	keys := newJWKS(t, "k1")
-	auth, err := NewJWT(t.Context(), JWTConfig{JWKSURL: keys.srv.URL, Issuer: "https://issuer.test/", Audience: "revox-gateway"})
+	keys := inboundtest.NewJWKS(t, "k1")
+	auth, err := NewJWT(t.Context(), JWTConfig{JWKSURL: keys.URL, Issuer: inboundtest.Issuer, Audience: inboundtest.Audience})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,23 +120,23 @@ func TestJWT(t *testing.T) {
 		scopes []string
 		err    error
 	}{
-		{"a valid token gives its subject and scopes", keys.sign(t, "k1", valid), []string{ScopeRead, ScopeWrite}, nil},
-		{"scopes as an scp list are read", keys.sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
+		{"a valid token gives its subject and scopes", keys.Sign(t, "k1", valid), []string{ScopeRead, ScopeWrite}, nil},
+		{"scopes as an scp list are read", keys.Sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
 			return valid(b).Claim("scope", nil).Claim("scp", []string{ScopeRead})
 		}), []string{ScopeRead}, nil},
-		{"a token without scopes has none", keys.sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
-			return b.Issuer("https://issuer.test/").Audience([]string{"revox-gateway"}).Expiration(time.Now().Add(time.Hour))
+		{"a token without scopes has none", keys.Sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
+			return b.Issuer(inboundtest.Issuer).Audience([]string{"revox-gateway"}).Expiration(time.Now().Add(time.Hour))
 		}), nil, nil},
-		{"another issuer is invalid", keys.sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
+		{"another issuer is invalid", keys.Sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
 			return valid(b).Issuer("https://evil.test/")
 		}), nil, ErrInvalid},
-		{"another audience is invalid", keys.sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
+		{"another audience is invalid", keys.Sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
 			return valid(b).Audience([]string{"someone-else"})
 		}), nil, ErrInvalid},
-		{"an expired token is invalid", keys.sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
+		{"an expired token is invalid", keys.Sign(t, "k1", func(b *jwt.Builder) *jwt.Builder {
 			return valid(b).Expiration(time.Now().Add(-time.Hour))
 		}), nil, ErrInvalid},
-		{"a token signed by a key of no JWKS is invalid", keys.sign(t, "stranger", valid), nil, ErrInvalid},
+		{"a token signed by a key of no JWKS is invalid", keys.Sign(t, "stranger", valid), nil, ErrInvalid},
 		{"garbage is invalid", "not.a.jwt", nil, ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,31 +159,31 @@ func TestJWT(t *testing.T) {
 
 func TestJWTPicksUpARotatedKeyAtOnceButNotOnEveryUnknownKey(t *testing.T) {
 	t.Parallel()
-	keys := newJWKS(t, "old")
+	keys := inboundtest.NewJWKS(t, "old")
 	now := time.Now()
 	var clock atomic.Int64
 	clock.Store(now.UnixNano())
 	auth, err := NewJWT(context.Background(), JWTConfig{
-		JWKSURL: keys.srv.URL, Issuer: "https://issuer.test/", Audience: "revox-gateway",
+		JWKSURL: keys.URL, Issuer: inboundtest.Issuer, Audience: inboundtest.Audience,
 		Refresh: 15 * time.Minute,
 		Now:     func() time.Time { return time.Unix(0, clock.Load()) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetched := keys.fetches.Load()
+	fetched := keys.Fetches.Load()
 	// Strangers' tokens right after a fetch do not make the gateway fetch again.
 	for range 5 {
-		if _, err := auth.Authenticate(t.Context(), request("Bearer "+keys.sign(t, "stranger", valid))); !errors.Is(err, ErrInvalid) {
+		if _, err := auth.Authenticate(t.Context(), request("Bearer "+keys.Sign(t, "stranger", valid))); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("stranger: %v", err)
 		}
 	}
-	if got := keys.fetches.Load(); got != fetched {
+	if got := keys.Fetches.Load(); got != fetched {
 		t.Fatalf("unknown key ids made %d fetches within a minute of the last, want 0", got-fetched)
 	}
-	keys.rotate(t, "new")
+	keys.Rotate(t, "new")
 	clock.Add(int64(2 * time.Minute))
-	if p, err := auth.Authenticate(t.Context(), request("Bearer "+keys.sign(t, "new", valid))); err != nil || p.Subject != "agent-7" {
+	if p, err := auth.Authenticate(t.Context(), request("Bearer "+keys.Sign(t, "new", valid))); err != nil || p.Subject != "agent-7" {
 		t.Fatalf("token of the rotated-in key: %+v, %v", p, err)
 	}
 }
