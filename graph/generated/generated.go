@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	Entity() EntityResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -152,6 +153,11 @@ type ComplexityRoot struct {
 		__resolve_entities func(childComplexity int, representations []map[string]any) int
 	}
 
+	Subscription struct {
+		CallUpdated  func(childComplexity int, id string) int
+		CallsUpdated func(childComplexity int, statuses []revox.OrderStatus, first *int) int
+	}
+
 	TranscriptEntry struct {
 		Content       func(childComplexity int) int
 		Role          func(childComplexity int) int
@@ -182,6 +188,10 @@ type QueryResolver interface {
 	Call(ctx context.Context, id string) (*model.Call, error)
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
+}
+type SubscriptionResolver interface {
+	CallUpdated(ctx context.Context, id string) (<-chan graphql.Event[*model.Call], error)
+	CallsUpdated(ctx context.Context, statuses []revox.OrderStatus, first *int) (<-chan graphql.Event[*model.CallAttemptConnection], error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -733,6 +743,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.__resolve_entities(childComplexity, args["representations"].([]map[string]any)), true
 
+	case "Subscription.callUpdated":
+		if e.ComplexityRoot.Subscription.CallUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_callUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CallUpdated(childComplexity, args["id"].(string)), true
+	case "Subscription.callsUpdated":
+		if e.ComplexityRoot.Subscription.CallsUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_callsUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CallsUpdated(childComplexity, args["statuses"].([]revox.OrderStatus), args["first"].(*int)), true
+
 	case "TranscriptEntry.content":
 		if e.ComplexityRoot.TranscriptEntry.Content == nil {
 			break
@@ -840,9 +873,34 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		// Exec discards the per-event context; the event-aware path is exposed
+		// via ExecWithEventContext and used by the executor when it detects
+		// ExecutableSchemaWithEventContext.
+		return graphql.SubscriptionResponseHandler(ec._Subscription(ctx, opCtx.Operation.SelectionSet))
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
+	}
+}
+
+// ExecWithEventContext is the per-event-context-aware response handler. The
+// graphql executor type-asserts the executable schema for this method when
+// at least one subscription field is annotated @subscriptionContext; absence
+// falls back to Exec.
+func (e *executableSchema) ExecWithEventContext(ctx context.Context) graphql.ResponseHandlerWithContext {
+	opCtx := graphql.GetOperationContext(ctx)
+	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
+
+	switch opCtx.Operation.Operation {
+	case ast.Subscription:
+		return graphql.SubscriptionEventResponseHandler(ec._Subscription(ctx, opCtx.Operation.SelectionSet))
+	default:
+		// Non-subscription operations fall through to Exec via the executor's
+		// default path; this method only handles ast.Subscription.
+		return func(ctx context.Context) (context.Context, *graphql.Response) {
+			return ctx, graphql.ErrorResponse(ctx, "ExecWithEventContext only handles subscriptions")
+		}
 	}
 }
 
@@ -974,6 +1032,34 @@ type Mutation {
   is answered as it is. An unknown id is ` + "`" + `NOT_FOUND` + "`" + `.
   """
   cancelCall("Id of the call order to cancel." id: ID!): Call
+}
+
+"""
+Live updates over WebSocket (` + "`" + `graphql-transport-ws` + "`" + `) or server-sent events
+(graphql-sse, distinct connections mode), both on ` + "`" + `/query` + "`" + `. The gateway polls
+the upstream once per watched thing for every subscriber (every
+` + "`" + `POLL_INTERVAL` + "`" + `) and sends an event only when the answer changed. While the
+upstream fails, each subscription gets one error event per failure streak
+(with the error's code) and stays open; it resumes by itself.
+"""
+type Subscription {
+  """
+  The call order now, then again each time it changes; completes once it is
+  completed or cancelled. An unknown id answers a ` + "`" + `NOT_FOUND` + "`" + ` error and
+  completes.
+  """
+  callUpdated("Id of the call order to follow." id: ID!): Call!
+
+  """
+  The newest attempts, as ` + "`" + `calls(first:, statuses:)` + "`" + ` answers them, now and
+  each time that window changes.
+  """
+  callsUpdated(
+    "Only attempts whose call order has one of these statuses. Empty or null: all."
+    statuses: [CallStatus!]
+    "Number of newest attempts to follow (default 20, maximum as for ` + "`" + `calls` + "`" + `)."
+    first: Int
+  ): CallAttemptConnection!
 }
 
 """
@@ -1990,6 +2076,42 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_callUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_callsUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "statuses",
+		func(ctx context.Context, v any) ([]revox.OrderStatus, error) {
+			return ec.unmarshalOCallStatus2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["statuses"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -4239,6 +4361,94 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_callUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) (context.Context, graphql.Marshaler)) {
+	return graphql.ResolveFieldStreamWithEventContext(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_callUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CallUpdated(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Call) graphql.Marshaler {
+			return ec.marshalNCall2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCall(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_callUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Call(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_callUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_callsUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) (context.Context, graphql.Marshaler)) {
+	return graphql.ResolveFieldStreamWithEventContext(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_callsUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CallsUpdated(ctx, fc.Args["statuses"].([]revox.OrderStatus), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallAttemptConnection) graphql.Marshaler {
+			return ec.marshalNCallAttemptConnection2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_callsUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallAttemptConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_callsUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TranscriptEntry_role(ctx context.Context, field graphql.CollectedField, obj *model.TranscriptEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6475,6 +6685,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) (context.Context, graphql.Marshaler) {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "callUpdated":
+		return ec._Subscription_callUpdated(ctx, fields[0])
+	case "callsUpdated":
+		return ec._Subscription_callsUpdated(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var transcriptEntryImplementors = []string{"TranscriptEntry"}
 
 func (ec *executionContext) _TranscriptEntry(ctx context.Context, sel ast.SelectionSet, obj *model.TranscriptEntry) graphql.Marshaler {
@@ -6945,6 +7177,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCall2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCall(ctx context.Context, sel ast.SelectionSet, v *model.Call) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Call!")
+		return graphql.Null
+	}
+	return ec._Call(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CallAttempt) graphql.Marshaler {
 	if m := ec.fast_marshalNCallAttempt2ᚕᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptᚄ(ctx, sel, v); m != nil {
 		return m
@@ -6970,6 +7210,14 @@ func (ec *executionContext) marshalNCallAttempt2ᚖgithubᚗcomᚋrevoxᚑgraphq
 		return graphql.Null
 	}
 	return ec._CallAttempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCallAttemptConnection2ᚖgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptConnection(ctx context.Context, sel ast.SelectionSet, v *model.CallAttemptConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallAttemptConnection!")
+		return graphql.Null
+	}
+	return ec._CallAttemptConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCallAttemptEdge2githubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋgraphᚋmodelᚐCallAttemptEdge(ctx context.Context, sel ast.SelectionSet, v model.CallAttemptEdge) graphql.Marshaler {

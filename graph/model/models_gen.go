@@ -19,3 +19,12 @@ type Mutation struct {
 
 type Query struct {
 }
+
+// Live updates over WebSocket (`graphql-transport-ws`) or server-sent events
+// (graphql-sse, distinct connections mode), both on `/query`. The gateway polls
+// the upstream once per watched thing for every subscriber (every
+// `POLL_INTERVAL`) and sends an event only when the answer changed. While the
+// upstream fails, each subscription gets one error event per failure streak
+// (with the error's code) and stays open; it resumes by itself.
+type Subscription struct {
+}

@@ -17,6 +17,8 @@ type Resolver struct {
 	Writer CallWriter
 	// Idempotency keeps the records that make createCall happen once per key.
 	Idempotency idempotency.Store
+	// Live runs the subscriptions' shared pollers.
+	Live Live
 }
 
 // MaxEntityRepresentations bounds the Call representations of one

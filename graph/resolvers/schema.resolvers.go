@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/revox-graphql/gateway/graph/generated"
 	"github.com/revox-graphql/gateway/graph/loaders"
 	"github.com/revox-graphql/gateway/graph/model"
@@ -54,11 +55,22 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 	return nodesOf(ctx, ids)
 }
 
+func (r *subscriptionResolver) CallUpdated(ctx context.Context, id string) (<-chan graphql.Event[*model.Call], error) {
+	return r.callUpdated(ctx, id)
+}
+
+func (r *subscriptionResolver) CallsUpdated(ctx context.Context, statuses []revox.OrderStatus, first *int) (<-chan graphql.Event[*model.CallAttemptConnection], error) {
+	return r.callsUpdated(ctx, statuses, first)
+}
+
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

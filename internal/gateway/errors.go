@@ -15,6 +15,7 @@ import (
 	"github.com/revox-graphql/gateway/graph/model"
 	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/internal/idempotency"
+	"github.com/revox-graphql/gateway/internal/live"
 	"github.com/revox-graphql/gateway/internal/revox"
 )
 
@@ -84,6 +85,12 @@ func classify(err error) (code, msg string, ext map[string]any) {
 		return CodeIdempotencyUnavailable, "the gateway cannot record this idempotency key now; nothing was placed, try again later", nil
 	case errors.Is(err, errPanic):
 		return CodeInternal, "internal server error", nil
+	case errors.Is(err, live.ErrConnectionFull):
+		return CodeTooManySubscriptions, "this connection has as many subscriptions as it may (MAX_SUBSCRIPTIONS_PER_CONNECTION)", nil
+	case errors.Is(err, live.ErrTooManySubscriptions):
+		return CodeTooManySubscriptions, "the gateway serves as many subscriptions as it may (MAX_SUBSCRIPTIONS): try again later", nil
+	case errors.Is(err, live.ErrShuttingDown):
+		return CodeShuttingDown, "the gateway is shutting down: subscribe again (another replica, or this one once restarted)", nil
 	case errors.Is(err, revox.ErrNotFound):
 		return CodeNotFound, "not found", nil
 	case errors.Is(err, revox.ErrUnauthorized):

@@ -106,6 +106,9 @@ type Config struct {
 	AllowAnonymousWrites bool
 	// MaxMutations bounds the mutation fields of one operation (default 10).
 	MaxMutations int
+	// Subscriptions is the live side (subscriptions.go); nil means one with
+	// its defaults. Its Shutdown ends the subscriptions.
+	Subscriptions *Subscriptions
 	// DisableFastPath leaves every field to gqlgen's generated executor
 	// (no graph/fastpath); tests compare the two.
 	DisableFastPath bool
@@ -185,6 +188,10 @@ func (c *Config) withDefaults() {
 	if c.MaxMutations == 0 {
 		c.MaxMutations = DefaultMaxMutations
 	}
+	if c.Subscriptions == nil {
+		c.Subscriptions = &Subscriptions{}
+	}
+	c.Subscriptions.withDefaults(c.Upstream)
 	if c.RateLimitBurst == 0 {
 		c.RateLimitBurst = DefaultRateLimitBurst(c.RateLimitRPS)
 	}
@@ -201,9 +208,11 @@ func (c *Config) withDefaults() {
 func New(cfg Config) http.Handler {
 	cfg.withDefaults()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{
-		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits, Writer: cfg.Writer, Idempotency: cfg.Idempotency},
+		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits, Writer: cfg.Writer, Idempotency: cfg.Idempotency, Live: cfg.Subscriptions.live()},
 		Complexity: resolvers.Complexity(cfg.Limits),
 	}))
+	present := presentError(cfg.Logger)
+	addSubscriptionTransports(srv, cfg, present)
 	addTransports(srv)
 	// First, so that its span and timing cover every other extension and it
 	// sees the final response, refusals by the limits included.
@@ -227,7 +236,7 @@ func New(cfg Config) http.Handler {
 		}
 		srv.Use(cfg.FastPath)
 	}
-	srv.SetErrorPresenter(presentError(cfg.Logger))
+	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(recoverPanic(cfg.Logger))
 
 	// Compressed: GraphQL answers (refusals included) and the playground.
@@ -235,7 +244,12 @@ func New(cfg Config) http.Handler {
 	// (a few bytes).
 	compress := newCompressor(cfg.Compression).handler
 	mux := http.NewServeMux()
-	mux.Handle("/query", compress(protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv))))
+	// Event streams and WebSockets are routed around compression: a
+	// compressor would hold events back until its buffer fills.
+	mux.Handle("/query", routeQuery(cfg, srv, compress(protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)))))
+	if cfg.Subscriptions.WebhookSecret != "" {
+		mux.Handle("POST "+WebhookPath, webhook(cfg.Subscriptions.WebhookSecret, cfg.Subscriptions.Registry))
+	}
 	mux.Handle("GET /{$}", compress(playground.Handler("Revox GraphQL", "/query")))
 	mux.Handle("GET "+playground.AssetPath, compress(playground.Handler("Revox GraphQL", "/query")))
 	mux.HandleFunc("GET /readyz", readyz(cfg.Readiness, cfg.Redis))

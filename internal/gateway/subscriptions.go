@@ -1,0 +1,265 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/revox-graphql/gateway/graph/resolvers"
+	"github.com/revox-graphql/gateway/internal/inbound"
+	"github.com/revox-graphql/gateway/internal/live"
+	"github.com/revox-graphql/gateway/internal/revox"
+)
+
+// CodeTooManySubscriptions refuses a subscription beyond MAX_SUBSCRIPTIONS
+// or MAX_SUBSCRIPTIONS_PER_CONNECTION; CodeShuttingDown one asked for while
+// the gateway shuts down.
+const (
+	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
+	CodeShuttingDown         = "SHUTTING_DOWN"
+)
+
+// Defaults of Subscriptions.
+const (
+	DefaultMaxSubscriptionsPerConnection = 100
+	DefaultKeepAlive                     = 15 * time.Second
+	// wsInitTimeout bounds the wait for connection_init.
+	wsInitTimeout = 10 * time.Second
+)
+
+// Subscriptions is the live side of a gateway: the poller registry and the
+// open WebSocket connections, which Shutdown completes and closes.
+type Subscriptions struct {
+	// Registry runs the shared pollers; nil means a live.Memory with its
+	// defaults.
+	Registry live.Registry
+	// Fresh reads the upstream for the pollers; nil means Config.Upstream
+	// when it can (the REST client can).
+	Fresh resolvers.FreshReader
+	// PollSlots bounds the pollers' upstream requests at once; 0 means 4
+	// (server.go passes half of REVOX_MAX_CONCURRENCY).
+	PollSlots int
+	// PerConnection bounds the subscriptions of one WebSocket connection
+	// (MAX_SUBSCRIPTIONS_PER_CONNECTION, default 100).
+	PerConnection int
+	// KeepAlive is the interval of WebSocket pings (a connection that does
+	// not pong within two is closed) and of SSE comments (default 15s).
+	KeepAlive time.Duration
+	// WebhookSecret turns on POST /webhooks/revox (WEBHOOK_SECRET).
+	WebhookSecret string
+
+	mu    sync.Mutex
+	conns map[*wsConn]struct{}
+}
+
+// wsConn is one open WebSocket connection.
+type wsConn struct {
+	quota *live.Quota
+	close context.CancelFunc
+}
+
+func (s *Subscriptions) withDefaults(up any) {
+	if s.Registry == nil {
+		s.Registry = live.NewMemory(live.MemoryOptions{})
+	}
+	if s.Fresh == nil {
+		s.Fresh, _ = up.(resolvers.FreshReader)
+	}
+	if s.PollSlots == 0 {
+		s.PollSlots = 4
+	}
+	if s.PerConnection == 0 {
+		s.PerConnection = DefaultMaxSubscriptionsPerConnection
+	}
+	if s.KeepAlive == 0 {
+		s.KeepAlive = DefaultKeepAlive
+	}
+	s.conns = map[*wsConn]struct{}{}
+}
+
+// live is what the resolvers get.
+func (s *Subscriptions) live() resolvers.Live {
+	return resolvers.Live{Registry: s.Registry, Fresh: s.Fresh, Slots: live.NewSlots(s.PollSlots)}
+}
+
+// Shutdown completes every subscription (each client gets `complete`),
+// then closes the WebSocket connections once their subscriptions have
+// ended, or when ctx is done.
+func (s *Subscriptions) Shutdown(ctx context.Context) error {
+	err := s.Registry.Shutdown(ctx)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		for c := range s.conns {
+			if c.quota.Used() == 0 || ctx.Err() != nil {
+				c.close()
+				delete(s.conns, c)
+			}
+		}
+		left := len(s.conns)
+		s.mu.Unlock()
+		if left == 0 {
+			return err
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// addSubscriptionTransports adds the WebSocket (graphql-transport-ws) and
+// SSE (graphql-sse, distinct connections) transports, before the HTTP ones,
+// and the interceptor that sends a poller's failure as an error event.
+func addSubscriptionTransports(srv *handler.Server, cfg Config, present graphql.ErrorPresenterFunc) {
+	subs := cfg.Subscriptions
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
+			OriginPatterns: cfg.CORSAllowedOrigins,
+		}},
+		InitFunc:         subs.initConnection(cfg),
+		InitTimeout:      wsInitTimeout,
+		PingPongInterval: subs.KeepAlive,
+	})
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: subs.KeepAlive})
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if resp == nil {
+			return nil
+		}
+		if e := resolvers.EventErrorFrom(ctx); e != nil {
+			// The event has no data: its error replaces gqlgen's complaint
+			// about a null non-null field.
+			resp.Data = nil
+			resp.Errors = gqlerror.List{present(ctx, gqlerror.WrapPath(e.Path, e.Err))}
+		}
+		return resp
+	})
+}
+
+// initConnection authenticates a WebSocket connection on connection_init:
+// the credential of the upgrade request's Authorization header, else the
+// payload's Authorization.
+func (s *Subscriptions) initConnection(cfg Config) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		authz, _ := ctx.Value(upgradeAuthorizationKey{}).(string)
+		if authz == "" {
+			authz = payload.Authorization()
+		}
+		if cfg.AuthMode == AuthForward {
+			token, ok := bearerOf(authz)
+			if !ok {
+				return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("send your Revox API key as Authorization: Bearer <key> (header or connection_init payload)")
+			}
+			ctx = revox.WithCredential(ctx, token)
+		}
+		if cfg.Inbound != nil {
+			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/query", nil)
+			r.Header.Set("Authorization", authz)
+			p, err := cfg.Inbound.Authenticate(ctx, r)
+			if err != nil {
+				return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("send a gateway token as Authorization: Bearer <token> (header or connection_init payload)")
+			}
+			ctx = inbound.WithPrincipal(ctx, p)
+		}
+		quota := live.NewQuota(s.PerConnection)
+		ctx, cancel := context.WithCancel(live.WithQuota(ctx, quota))
+		c := &wsConn{quota: quota, close: cancel}
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		context.AfterFunc(ctx, func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		})
+		return ctx, nil, nil
+	}
+}
+
+// upgradeAuthorizationKey carries the upgrade request's Authorization
+// header to connection_init.
+type upgradeAuthorizationKey struct{}
+
+// bearerOf is the token of an `Authorization: Bearer …` value.
+func bearerOf(v string) (string, bool) {
+	scheme, token, ok := strings.Cut(v, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 512 || strings.ContainsAny(token, " \t\r\n") {
+		return "", false
+	}
+	return token, true
+}
+
+// isWebSocket reports a WebSocket upgrade.
+func isWebSocket(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != ""
+}
+
+// isEventStream reports a graphql-sse request (distinct connections mode).
+func isEventStream(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// routeQuery sends WebSocket upgrades and event streams to their own
+// chains: they outlive REQUEST_TIMEOUT and MAX_IN_FLIGHT (MAX_SUBSCRIPTIONS
+// bounds them), and a WebSocket client may authenticate in connection_init.
+func routeQuery(cfg Config, gql, query http.Handler) http.Handler {
+	ws := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), upgradeAuthorizationKey{}, r.Header.Get("Authorization"))
+		gql.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	var sse http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A stream lives as long as its subscription, past the server's
+		// write timeout.
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		ctx := live.WithQuota(r.Context(), live.NewQuota(1))
+		gql.ServeHTTP(flushWriter{w, rc}, r.WithContext(ctx))
+	})
+	if cfg.AuthMode == AuthForward {
+		sse = forwardCredential(sse)
+	}
+	if cfg.Inbound != nil {
+		sse = authenticate(cfg.Inbound, sse)
+	}
+	sse = limitBody(cfg.MaxBodyBytes, sse)
+	if !cfg.DisableCSRFPrevention {
+		sse = preventCSRF(sse)
+	}
+	if cfg.RateLimitRPS > 0 {
+		ws = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, ws)
+		sse = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, sse)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case isWebSocket(r):
+			ws.ServeHTTP(w, r)
+		case isEventStream(r):
+			sse.ServeHTTP(w, r)
+		default:
+			query.ServeHTTP(w, r)
+		}
+	})
+}
+
+// flushWriter lets gqlgen's SSE transport flush through the middlewares'
+// writers, which reach the connection's Flush by Unwrap only.
+type flushWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (w flushWriter) Flush() { _ = w.rc.Flush() }
+
+func (w flushWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
