@@ -357,7 +357,7 @@ func TestAFailureStreakIsOneErrorEventAndTheSubscriptionRecovers(t *testing.T) {
 	}
 	e.sb.ResetRequests()
 	waitFor(t, func() bool { return e.sb.Requests() == 0 }) // (no request reaches the sandbox while down)
-	time.Sleep(100 * time.Millisecond)                       // several failing polls
+	time.Sleep(100 * time.Millisecond)                      // several failing polls
 	e.clock.Advance(3 * time.Second)
 	e.down.Store(false)
 	// The next message is the recovered value: a second error would come first.
