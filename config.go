@@ -48,6 +48,8 @@ type config struct {
 	Inbound inboundConfig
 	// IdempotencyTTL is how long a createCall idempotency record is kept.
 	IdempotencyTTL time.Duration
+	// Live configures the subscriptions' pollers (config_live.go).
+	Live liveConfig
 }
 
 // redisConfig is REDIS_URL and its companions.
@@ -190,6 +192,7 @@ func readConfig(cmd string, r *envReader) config {
 		r.fail("REDIS_URL: want redis://[:password@]host:port/db or rediss:// for TLS")
 	}
 	readWriteSettings(r, &c, authMode)
+	readLiveSettings(r, &c)
 	c.LogLevel = r.oneOf(setting{Name: "LOG_LEVEL", Meaning: "debug, info, warn or error"}, "info", "debug", "info", "warn", "error")
 	c.LogFormat = r.oneOf(setting{Name: "LOG_FORMAT", Meaning: "json or text"}, "json", "json", "text")
 	tracing, err := telemetry.TracingEnabled(r.getenv)

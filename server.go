@@ -23,6 +23,7 @@ import (
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/idempotency"
 	"github.com/revox-graphql/gateway/internal/inbound"
+	"github.com/revox-graphql/gateway/internal/live"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 	"github.com/revox-graphql/gateway/internal/telemetry"
@@ -138,6 +139,14 @@ func serveGateway(ctx context.Context, logger *slog.Logger, cfg config) error {
 	if gw.AllowAnonymousWrites && !cfg.Sandbox && gw.Inbound == nil && gw.AuthMode == gateway.AuthServer {
 		logger.Warn("ALLOW_ANONYMOUS_WRITES=true: anyone who reaches this gateway can place calls with its Revox key")
 	}
+	subscriptions := gw.Subscriptions
+	subscriptions.Registry = live.NewMemory(live.MemoryOptions{
+		Interval:         cfg.Live.PollInterval,
+		MaxSubscriptions: cfg.Live.MaxSubscriptions,
+		Logger:           logger,
+	})
+	// Pollers never take more than half the upstream slots: queries keep the rest.
+	subscriptions.PollSlots = max(cfg.Upstream.MaxConcurrency/2, 1)
 	servers := []*http.Server{{
 		Addr:              ":" + cfg.Port,
 		Handler:           gateway.New(gw),
@@ -147,6 +156,15 @@ func serveGateway(ctx context.Context, logger *slog.Logger, cfg config) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}}
+	// Shutdown completes every subscription (its stream or socket then
+	// ends) while the server drains, within SHUTDOWN_GRACE.
+	servers[0].RegisterOnShutdown(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		if err := subscriptions.Shutdown(ctx); err != nil {
+			logger.Warn("subscriptions did not all end within SHUTDOWN_GRACE", "error", err)
+		}
+	})
 	if cfg.MetricsAddr != "" {
 		// Metrics name operations and show the load: operators may keep
 		// them off the public port.
