@@ -569,3 +569,49 @@ func waitFor(t testing.TB, cond func() bool) {
 	}
 	t.Fatal("condition not met in 20s")
 }
+
+func TestCallsUpdatedFollowsTheNewestAttempts(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, live.MemoryOptions{Interval: time.Hour}, nil)
+	c, err := dialWS(t, e.gql.URL, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `subscription { callsUpdated(first: 2) { nodes { id status } pageInfo { hasNextPage endCursor } } }`
+	type window struct {
+		CallsUpdated struct {
+			Nodes []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"nodes"`
+			PageInfo struct {
+				HasNextPage bool `json:"hasNextPage"`
+			} `json:"pageInfo"`
+		} `json:"callsUpdated"`
+	}
+	s := c.subscribe(t, "1", q, nil)
+	edges := c.subscribe(t, "2", `subscription { callsUpdated(first: 2) { edges { cursor } } }`, nil)
+	var before window
+	event(t, next(t, s)).ok(t, &before)
+	next(t, edges)
+	if len(before.CallsUpdated.Nodes) != 2 || !before.CallsUpdated.PageInfo.HasNextPage {
+		t.Fatalf("first window %+v", before)
+	}
+	if n := e.subs.Registry.Stats().Pollers; n != 1 {
+		t.Fatalf("two selections of one window run %d pollers, want 1", n)
+	}
+	id := e.place(t)
+	e.clock.Advance(3 * time.Second) // the new order dials: its attempt is listed
+	e.poke(t, id)
+	var after window
+	event(t, next(t, s)).ok(t, &after)
+	if after.CallsUpdated.Nodes[0].Status == before.CallsUpdated.Nodes[0].Status && after.CallsUpdated.Nodes[0].ID == before.CallsUpdated.Nodes[0].ID {
+		t.Fatalf("the window did not change: %+v", after)
+	}
+
+	t.Run("a first beyond the maximum is BAD_USER_INPUT", func(t *testing.T) {
+		if got := firstCodes(t, next(t, c.subscribe(t, "3", `subscription { callsUpdated(first: 1000) { nodes { id } } }`, nil))); got != "BAD_USER_INPUT" {
+			t.Fatalf("codes %q, want BAD_USER_INPUT", got)
+		}
+	})
+}
