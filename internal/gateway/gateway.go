@@ -211,6 +211,7 @@ func New(cfg Config) http.Handler {
 		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits, Writer: cfg.Writer, Idempotency: cfg.Idempotency, Live: cfg.Subscriptions.live()},
 		Complexity: resolvers.Complexity(cfg.Limits),
 	}))
+	cfg.Subscriptions.registerMetrics(cfg.Telemetry.Registry())
 	present := presentError(cfg.Logger)
 	addSubscriptionTransports(srv, cfg, present)
 	addTransports(srv)

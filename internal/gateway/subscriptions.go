@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/revox-graphql/gateway/graph/resolvers"
@@ -84,6 +85,20 @@ func (s *Subscriptions) withDefaults(up any) {
 		s.KeepAlive = DefaultKeepAlive
 	}
 	s.conns = map[*wsConn]struct{}{}
+}
+
+// registerMetrics adds the registry's gauges to reg: subscriptions served
+// and pollers running (a poller without subscribers is a leak).
+func (s *Subscriptions) registerMetrics(reg prometheus.Registerer) {
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_subscriptions", Help: "GraphQL subscriptions being served."},
+			func() float64 { return float64(s.Registry.Stats().Subscriptions) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_subscription_pollers", Help: "Upstream pollers running for subscriptions."},
+			func() float64 { return float64(s.Registry.Stats().Pollers) }),
+	} {
+		// A second handler on the same telemetry keeps the first's gauges.
+		_ = reg.Register(g)
+	}
 }
 
 // live is what the resolvers get.

@@ -428,10 +428,16 @@ func TestSubscriptionBounds(t *testing.T) {
 			next(t, c.subscribe(t, "1", callUpdated, map[string]any{"id": id}))
 			clients = append(clients, c)
 		}
+		if m := metricsText(t, e.gql.URL); !strings.Contains(m, "\ngateway_subscription_pollers 1\n") || !strings.Contains(m, "\ngateway_subscriptions 3\n") {
+			t.Fatalf("/metrics does not show 1 poller for 3 subscriptions")
+		}
 		for _, c := range clients {
 			c.conn.Close(websocket.StatusNormalClosure, "bye")
 		}
 		waitFor(t, func() bool { return e.subs.Registry.Stats() == live.Stats{} })
+		if m := metricsText(t, e.gql.URL); !strings.Contains(m, "\ngateway_subscription_pollers 0\n") {
+			t.Fatalf("/metrics still shows a poller")
+		}
 	})
 }
 
@@ -614,4 +620,15 @@ func TestCallsUpdatedFollowsTheNewestAttempts(t *testing.T) {
 			t.Fatalf("codes %q, want BAD_USER_INPUT", got)
 		}
 	})
+}
+
+func metricsText(t testing.TB, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
