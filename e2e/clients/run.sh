@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs the client tests (Apollo Client, urql, Apollo Federation) against a
-# freshly built gateway in sandbox mode. Needs only Go, Node 20+ and npm.
+# freshly built gateway in sandbox mode, and the subscription tests
+# (graphql-ws, Apollo GraphQLWsLink, graphql-sse) against a second gateway in
+# front of a sandbox process whose clock runs 10 times faster
+# (SANDBOX_TIME_SCALE=10), so that a placed call lives a few seconds. Needs
+# only Go, Node 20+ and npm.
 #
 #   e2e/clients/run.sh                      # every test
 #   e2e/clients/run.sh --test-name-pattern=urql
@@ -12,12 +16,15 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d)"
 gateway_pid=""
+live_pids=()
 
 cleanup() {
-  if [[ -n "$gateway_pid" ]] && kill -0 "$gateway_pid" 2>/dev/null; then
-    kill "$gateway_pid" 2>/dev/null || true
-    wait "$gateway_pid" 2>/dev/null || true
-  fi
+  for pid in "$gateway_pid" "${live_pids[@]}"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -30,7 +37,10 @@ echo "building the gateway"
 # Real call order ids of the sandbox dataset: the attempt list carries none.
 order_ids="$(cd "$root" && go run ./e2e/clients/orderids -n 20 | paste -sd, -)"
 
-port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+free_port() {
+  node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+port="$(free_port)"
 gateway_url="http://127.0.0.1:$port"
 
 # Sandbox mode (no REVOX_API_KEY) with default settings: a clean environment,
@@ -57,15 +67,38 @@ node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => pr
   exit 1
 }
 
+# The subscription tests' pair: a sandbox process (its clock 10x faster) and
+# a gateway polling it every 100 ms.
+sandbox_port="$(free_port)"
+sandbox_url="http://127.0.0.1:$sandbox_port"
+env -i PATH="$PATH" HOME="${HOME:-/}" PORT="$sandbox_port" SANDBOX_TIME_SCALE=10 LOG_LEVEL=warn LOG_FORMAT=text \
+  "$tmp/gateway" sandbox >"$tmp/sandbox.log" 2>&1 &
+live_pids+=($!)
+live_port="$(free_port)"
+live_url="http://127.0.0.1:$live_port"
+env -i PATH="$PATH" HOME="${HOME:-/}" PORT="$live_port" REVOX_BASE_URL="$sandbox_url" REVOX_API_KEY=sk_sandbox_demo \
+  POLL_INTERVAL=100ms LOG_LEVEL=warn LOG_FORMAT=text \
+  "$tmp/gateway" >"$tmp/live-gateway.log" 2>&1 &
+live_pids+=($!)
+for _ in $(seq 1 150); do
+  if node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$live_url/healthz"; then
+    break
+  fi
+  sleep 0.2
+done
+
 cd "$here"
 if [[ ! -d node_modules ]]; then
   npm ci
 fi
 
 status=0
-GATEWAY_URL="$gateway_url" ORDER_IDS="$order_ids" SCHEMA_FILE="$tmp/schema.graphql" node --test "$@" ./*.test.mjs || status=$?
+GATEWAY_URL="$gateway_url" ORDER_IDS="$order_ids" SCHEMA_FILE="$tmp/schema.graphql" LIVE_GATEWAY_URL="$live_url" SANDBOX_URL="$sandbox_url" \
+  node --test "$@" ./*.test.mjs || status=$?
 if [[ $status -ne 0 && -s "$tmp/gateway.log" ]]; then
   echo "--- gateway log ---" >&2
   cat "$tmp/gateway.log" >&2
+  echo "--- subscription gateway log ---" >&2
+  cat "$tmp/live-gateway.log" >&2
 fi
 exit "$status"
