@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # End-to-end HTTP tests: builds the gateway, serves it on a free port against
-# its embedded sandbox upstream, then runs the graphql-http audit and the
-# headless-Chromium playground test (node --test). Drives the Chromium named
-# by CHROMIUM_PATH, or Debian's chromium (installed with --no-install-recommends
-# when missing, see chromium.sh), and installs the pinned npm packages when
-# they are missing. The screenshot goes to
+# a sandbox upstream process (its clock 5 times faster, so that a placed call
+# lives seconds; the playground follows one with a subscription), then runs
+# the graphql-http audit and the headless-Chromium playground tests (node
+# --test). Drives the Chromium named by CHROMIUM_PATH, or Debian's chromium
+# (installed with --no-install-recommends when missing, see chromium.sh), and
+# installs the pinned npm packages when they are missing. The screenshot goes to
 # e2e/http/artifacts/playground.png.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d)"
 gateway_pid=""
+sandbox_pid=""
 cleanup() {
-  if [ -n "$gateway_pid" ]; then
-    kill "$gateway_pid" 2>/dev/null || true
-    wait "$gateway_pid" 2>/dev/null || true
-  fi
+  for pid in "$gateway_pid" "$sandbox_pid"; do
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -33,10 +37,19 @@ fi
 echo "== building the gateway"
 (cd "$root" && go build -o "$tmp/gateway" .)
 
-port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')"
+free_port() {
+  node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+sandbox_port="$(free_port)"
+sandbox_url="http://127.0.0.1:$sandbox_port"
+echo "== starting the sandbox upstream on $sandbox_url (SANDBOX_TIME_SCALE=5)"
+env -u REVOX_API_KEY -u REVOX_SANDBOX -u REVOX_BASE_URL PORT="$sandbox_port" SANDBOX_TIME_SCALE=5 "$tmp/gateway" sandbox >"$tmp/sandbox.log" 2>&1 &
+sandbox_pid=$!
+port="$(free_port)"
 url="http://127.0.0.1:$port"
-echo "== starting the gateway on $url (sandbox upstream)"
-env -u REVOX_API_KEY -u REVOX_SANDBOX -u REVOX_BASE_URL PORT="$port" "$tmp/gateway" >"$tmp/gateway.log" 2>&1 &
+echo "== starting the gateway on $url"
+env -u REVOX_SANDBOX PORT="$port" REVOX_BASE_URL="$sandbox_url" REVOX_API_KEY=sk_sandbox_demo POLL_INTERVAL=200ms ALLOW_ANONYMOUS_WRITES=true \
+  "$tmp/gateway" >"$tmp/gateway.log" 2>&1 &
 gateway_pid=$!
 healthy() {
   node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/healthz"
@@ -61,7 +74,7 @@ fi
 echo "== node --test"
 cd "$here"
 status=0
-GATEWAY_URL="$url" node --test --test-timeout=180000 || status=$?
+GATEWAY_URL="$url" SANDBOX_URL="$sandbox_url" node --test --test-timeout=180000 || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== gateway log (last 50 lines)" >&2
   tail -n 50 "$tmp/gateway.log" >&2
