@@ -285,7 +285,7 @@ loop:
 	// The first sample warms pools; every later one is held to it.
 	verdict := "FLAT"
 	for _, s := range samples[min(1, len(samples)):] {
-		if s["go_goroutines"] > samples[1]["go_goroutines"]*1.2+20 || s["go_memstats_heap_inuse_bytes"] > samples[1]["go_memstats_heap_inuse_bytes"]*1.25 {
+		if len(samples) > 1 && s["go_goroutines"] > samples[1]["go_goroutines"]*1.2+20 || s["go_memstats_heap_inuse_bytes"] > samples[1]["go_memstats_heap_inuse_bytes"]*1.25 {
 			verdict = "GROWING"
 		}
 	}
