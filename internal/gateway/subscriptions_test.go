@@ -105,6 +105,7 @@ type wsClient struct {
 	mu   sync.Mutex
 	msgs map[string]chan wsMessage // by subscription id
 	done chan struct{}
+	mute atomic.Bool // answer no ping
 }
 
 type wsMessage struct {
@@ -149,6 +150,9 @@ func (c *wsClient) read() {
 		}
 		switch m.Type {
 		case "ping":
+			if c.mute.Load() {
+				continue
+			}
 			_ = wsjson.Write(context.Background(), c.conn, map[string]any{"type": "pong"})
 			continue
 		case "pong":
@@ -631,4 +635,40 @@ func metricsText(t testing.TB, base string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+func TestASubscriptionOverAPlainPOSTIsABadRequest(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, live.MemoryOptions{Interval: time.Hour}, nil)
+	id := e.place(t)
+	e.sb.ResetRequests()
+	for _, accept := range []string{"application/json", "application/graphql-response+json"} {
+		t.Run("under "+accept, func(t *testing.T) {
+			r := send(t, e.gql.URL, callUpdated, map[string]any{"id": id}, map[string]string{"Accept": accept})
+			if fmt.Sprint(r.codes()) != "[BAD_REQUEST]" || r.Data != nil {
+				t.Fatalf("status %d, %s: want BAD_REQUEST without data", r.status, r.raw)
+			}
+		})
+	}
+	if n := e.sb.Requests(); n != 0 {
+		t.Fatalf("a refused subscription cost %d upstream requests", n)
+	}
+}
+
+func TestAConnectionThatStopsAnsweringPingsIsClosed(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, live.MemoryOptions{Interval: time.Hour}, func(c *gateway.Config) { c.Subscriptions.KeepAlive = 20 * time.Millisecond })
+	id := e.place(t)
+	c, err := dialWS(t, e.gql.URL, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mute.Store(true) // pings go unanswered from now on
+	next(t, c.subscribe(t, "1", callUpdated, map[string]any{"id": id}))
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server kept a connection that answers no ping")
+	}
+	waitFor(t, func() bool { return e.subs.Registry.Stats() == live.Stats{} })
 }

@@ -170,6 +170,14 @@ func (e *recordingExecutor) CreateOperationContext(ctx context.Context, params *
 	for _, err := range errs {
 		e.queryNotKnown = e.queryNotKnown || err.Extensions["code"] == CodePersistedQueryNotFound
 	}
+	if !e.get && errs == nil && opCtx.Operation != nil && opCtx.Operation.Operation == ast.Subscription {
+		// A plain POST has one response: the event stream is the SSE
+		// transport's (subscriptions.go), which saw no text/event-stream.
+		return opCtx, gqlerror.List{{
+			Message:    "subscriptions need a WebSocket (graphql-transport-ws) or a POST with Accept: text/event-stream (graphql-sse)",
+			Extensions: map[string]any{"code": CodeBadRequest},
+		}}
+	}
 	if !e.get || e.missingQuery {
 		return opCtx, errs
 	}
