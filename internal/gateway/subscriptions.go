@@ -138,6 +138,7 @@ func (s *Subscriptions) Shutdown(ctx context.Context) error {
 // and the interceptor that sends a poller's failure as an error event.
 func addSubscriptionTransports(srv *handler.Server, cfg Config, present graphql.ErrorPresenterFunc) {
 	subs := cfg.Subscriptions
+	readLimit := cfg.MaxBodyBytes
 	srv.AddTransport(transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
 			OriginPatterns: cfg.CORSAllowedOrigins,
@@ -145,6 +146,7 @@ func addSubscriptionTransports(srv *handler.Server, cfg Config, present graphql.
 		InitFunc:         subs.initConnection(cfg),
 		InitTimeout:      wsInitTimeout,
 		PingPongInterval: subs.KeepAlive,
+		PayloadReadLimit: &readLimit, // a message is bounded as a body is
 	})
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: subs.KeepAlive})
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
