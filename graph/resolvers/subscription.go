@@ -27,7 +27,7 @@ const (
 // REST client.
 type FreshReader interface {
 	GetCallFresh(ctx context.Context, cred, id string) (*revox.CallOrder, error)
-	ListCallsFresh(ctx context.Context, cred string, opts revox.ListCallsOptions) ([]revox.CallAttempt, error)
+	ListCallsFresh(ctx context.Context, opts revox.ListCallsOptions) ([]revox.CallAttempt, error)
 }
 
 // Live is what the subscriptions need.
@@ -101,7 +101,7 @@ func (r *Resolver) callsUpdated(ctx context.Context, statuses []revox.OrderStatu
 				return
 			}
 			defer slots.Release()
-			a, err := fresh.ListCallsFresh(ctx, cred, revox.ListCallsOptions{Page: index, PageSize: size, Statuses: filter.Statuses})
+			a, err := fresh.ListCallsFresh(ctx, revox.ListCallsOptions{Page: index, PageSize: size, Statuses: filter.Statuses, Credential: cred})
 			done <- result{a, err}
 		}()
 		return func() ([]revox.CallAttempt, error) {

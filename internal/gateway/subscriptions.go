@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/revox-graphql/gateway/graph/loaders"
 	"github.com/revox-graphql/gateway/graph/resolvers"
 	"github.com/revox-graphql/gateway/internal/inbound"
 	"github.com/revox-graphql/gateway/internal/live"
-	"github.com/revox-graphql/gateway/internal/revox"
 )
 
 // CodeTooManySubscriptions refuses a subscription beyond MAX_SUBSCRIPTIONS
@@ -178,7 +178,7 @@ func (s *Subscriptions) initConnection(cfg Config) transport.WebsocketInitFunc {
 			if !ok {
 				return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("send your Revox API key as Authorization: Bearer <key> (header or connection_init payload)")
 			}
-			ctx = revox.WithCredential(ctx, token)
+			ctx = loaders.WithCredential(ctx, token)
 		}
 		if cfg.Inbound != nil {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/query", nil)

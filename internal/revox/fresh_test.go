@@ -17,7 +17,7 @@ func TestListCallsFresh(t *testing.T) {
 			}
 		}
 		for range 2 {
-			items, err := c.ListCallsFresh(t.Context(), "", onePage)
+			items, err := c.ListCallsFresh(t.Context(), onePage)
 			if err != nil || len(items) != 1 {
 				t.Fatalf("ListCallsFresh = %v, %v", items, err)
 			}
@@ -30,10 +30,10 @@ func TestListCallsFresh(t *testing.T) {
 		t.Parallel()
 		s := &scripted{}
 		c := newScripted(t, s)
-		if _, err := c.ListCallsFresh(t.Context(), "sk_caller", onePage); err != nil {
+		if _, err := c.ListCallsFresh(t.Context(), ListCallsOptions{Page: 0, PageSize: 10, Credential: "sk_caller"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.ListCallsFresh(t.Context(), "", onePage); err != nil {
+		if _, err := c.ListCallsFresh(t.Context(), onePage); err != nil {
 			t.Fatal(err)
 		}
 		for _, auth := range []string{"Bearer sk_caller", "Bearer " + testKey} {
@@ -46,7 +46,7 @@ func TestListCallsFresh(t *testing.T) {
 		t.Parallel()
 		s := &scripted{}
 		c := newScripted(t, s)
-		if _, err := c.ListCallsFresh(t.Context(), "", ListCallsOptions{Page: -1, PageSize: 10}); err == nil {
+		if _, err := c.ListCallsFresh(t.Context(), ListCallsOptions{Page: -1, PageSize: 10}); err == nil {
 			t.Fatal("no error")
 		}
 		if s.hits.Load() != 0 {
