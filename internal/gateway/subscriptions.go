@@ -255,8 +255,8 @@ func routeQuery(cfg Config, gql, query http.Handler) http.Handler {
 		sse = preventCSRF(sse)
 	}
 	if cfg.RateLimitRPS > 0 {
-		ws = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, ws)
-		sse = rateLimit(cfg.RateLimitRPS, cfg.RateLimitBurst, sse)
+		ws = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, ws)
+		sse = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, sse)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
