@@ -244,19 +244,22 @@ func routeQuery(cfg Config, gql, query http.Handler) http.Handler {
 		ctx := live.WithQuota(r.Context(), live.NewQuota(1))
 		gql.ServeHTTP(flushWriter{w, rc}, r.WithContext(ctx))
 	})
+	f := refuser{cfg.Telemetry}
 	if cfg.AuthMode == AuthForward {
-		sse = forwardCredential(sse)
+		sse = forwardCredential(f, sse)
 	}
 	if cfg.Inbound != nil {
-		sse = authenticate(cfg.Inbound, sse)
+		sse = authenticate(f, cfg.Inbound, sse)
 	}
-	sse = limitBody(cfg.MaxBodyBytes, sse)
+	sse = identifyClient(cfg.TrustedProxies, sse)
+	ws = identifyClient(cfg.TrustedProxies, ws)
+	sse = limitBody(f, cfg.MaxBodyBytes, cfg.BodyReadTimeout, sse)
 	if !cfg.DisableCSRFPrevention {
-		sse = preventCSRF(sse)
+		sse = preventCSRF(f, sse)
 	}
 	if cfg.RateLimitRPS > 0 {
-		ws = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, ws)
-		sse = rateLimit(cfg.RateLimiter, cfg.TrustedProxies, sse)
+		ws = rateLimit(f, cfg.RateLimiter, cfg.TrustedProxies, ws)
+		sse = rateLimit(f, cfg.RateLimiter, cfg.TrustedProxies, sse)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
