@@ -48,7 +48,7 @@ sandbox_pid=$!
 port="$(free_port)"
 url="http://127.0.0.1:$port"
 echo "== starting the gateway on $url"
-env -u REVOX_SANDBOX PORT="$port" REVOX_BASE_URL="$sandbox_url" REVOX_API_KEY=sk_sandbox_demo POLL_INTERVAL=200ms ALLOW_ANONYMOUS_WRITES=true \
+env -u REVOX_SANDBOX PORT="$port" REVOX_BASE_URL="$sandbox_url" REVOX_API_KEY=sk_sandbox_demo POLL_INTERVAL=200ms \
   "$tmp/gateway" >"$tmp/gateway.log" 2>&1 &
 gateway_pid=$!
 healthy() {
