@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,16 +58,27 @@ func TestEveryReadmeExampleAnswersDataFromTheSandbox(t *testing.T) {
 		t.Run(name[:min(len(name), 60)], func(t *testing.T) {
 			t.Parallel()
 			body, _ := json.Marshal(map[string]any{"query": example})
-			resp, err := http.Post(gql.URL+"/query", "application/json", bytes.NewReader(body))
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, gql.URL+"/query", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			subscription := strings.HasPrefix(strings.TrimSpace(example), "subscription")
+			if subscription {
+				// Over graphql-sse: the first event's answer.
+				req.Header.Set("Accept", "text/event-stream")
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
+			var answer io.Reader = resp.Body
+			if subscription {
+				answer = firstEventData(t, resp.Body)
+			}
 			var r struct {
 				Data   map[string]any   `json:"data"`
 				Errors []map[string]any `json:"errors"`
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			if err := json.NewDecoder(answer).Decode(&r); err != nil {
 				t.Fatal(err)
 			}
 			if resp.StatusCode != http.StatusOK || len(r.Errors) > 0 || r.Data == nil {
@@ -112,4 +125,18 @@ func hasValue(v any) bool {
 		return len(v) > 0
 	}
 	return true
+}
+
+// firstEventData is the data of the first event of an event stream.
+func firstEventData(t *testing.T, stream io.Reader) io.Reader {
+	t.Helper()
+	sc := bufio.NewScanner(stream)
+	sc.Buffer(make([]byte, 64<<10), 1<<22)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			return strings.NewReader(data)
+		}
+	}
+	t.Fatalf("the event stream ended without an event: %v", sc.Err())
+	return nil
 }
