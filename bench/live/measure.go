@@ -240,7 +240,7 @@ func runSoak(ctx context.Context, e *env, d time.Duration) error {
 					_ = conn.subscribe(sid, callUpdated, map[string]any{"id": id})
 				} else {
 					statuses := [][]string{nil, {"CALLING"}, {"COMPLETED", "CANCELLED"}}[rng.IntN(3)]
-					_ = conn.subscribe(sid, `subscription($first: Int, $s: [CallStatus!]) { callsUpdated(first: $first, statuses: $s) { nodes { id status } } }`,
+					_ = conn.subscribe(sid, `subscription($first: Int, $s: [CallStatusFilter!]) { callsUpdated(first: $first, statuses: $s) { nodes { id status } } }`,
 						map[string]any{"first": 1 + rng.IntN(5), "s": statuses})
 				}
 				joins.Add(1)

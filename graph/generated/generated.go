@@ -1056,7 +1056,7 @@ type Subscription {
   """
   callsUpdated(
     "Only attempts whose call order has one of these statuses. Empty or null: all."
-    statuses: [CallStatus!]
+    statuses: [CallStatusFilter!]
     "Number of newest attempts to follow (default 20, maximum as for ` + "`" + `calls` + "`" + `)."
     first: Int
   ): CallAttemptConnection!
@@ -2098,7 +2098,7 @@ func (ec *executionContext) field_Subscription_callsUpdated_args(ctx context.Con
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "statuses",
 		func(ctx context.Context, v any) ([]revox.OrderStatus, error) {
-			return ec.unmarshalOCallStatus2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx, v)
+			return ec.unmarshalOCallStatusFilter2ᚕgithubᚗcomᚋrevoxᚑgraphqlᚋgatewayᚋinternalᚋrevoxᚐOrderStatusᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err

@@ -314,6 +314,25 @@ func TestCallsUpdatedFollowsTheNewestAttempts(t *testing.T) {
 		t.Fatalf("the window did not change: %+v", after)
 	}
 
+	t.Run("statuses filter the window as calls(statuses:) does", func(t *testing.T) {
+		var w window
+		event(t, next(t, c.subscribe(t, "4", `subscription { callsUpdated(first: 3, statuses: [COMPLETED]) { nodes { id status } pageInfo { hasNextPage } } }`, nil))).ok(t, &w)
+		if len(w.CallsUpdated.Nodes) != 3 {
+			t.Fatalf("window %+v, want 3 attempts", w)
+		}
+		for _, n := range w.CallsUpdated.Nodes {
+			if n.Status != "COMPLETED" {
+				t.Fatalf("an attempt of a %s order in a COMPLETED window", n.Status)
+			}
+		}
+	})
+
+	t.Run("a status calls cannot filter on is refused by validation", func(t *testing.T) {
+		if got := firstCodes(t, next(t, c.subscribe(t, "5", `subscription { callsUpdated(first: 3, statuses: [POST_PROCESSING]) { nodes { id } } }`, nil))); got != "GRAPHQL_VALIDATION_FAILED" {
+			t.Fatalf("codes %q, want GRAPHQL_VALIDATION_FAILED", got)
+		}
+	})
+
 	t.Run("a first beyond the maximum is BAD_USER_INPUT", func(t *testing.T) {
 		if got := firstCodes(t, next(t, c.subscribe(t, "3", `subscription { callsUpdated(first: 1000) { nodes { id } } }`, nil))); got != "BAD_USER_INPUT" {
 			t.Fatalf("codes %q, want BAD_USER_INPUT", got)
