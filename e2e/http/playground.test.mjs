@@ -82,6 +82,11 @@ test('the playground runs a calls query with nothing fetched off-host', async (t
   await operationEditor.waitFor({ state: 'visible', timeout: 30_000 });
   await introspected; // GraphiQL fetched the schema from /query
 
+  // A fresh playground opens on a query that answers on the sandbox.
+  const opened = await page.evaluate(() => globalThis.__MONACO.editor.getModels().map((m) => m.getValue()));
+  assert.ok(opened.some((v) => v.includes('calls(first: 5, statuses: [COMPLETED])')),
+    `the first tab holds ${JSON.stringify(opened)}`);
+
   await operationEditor.click();
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Delete');

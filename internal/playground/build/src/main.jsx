@@ -86,4 +86,23 @@ async function fetchOnce(params, options) {
   return response.json();
 }
 
-createRoot(root).render(<GraphiQL fetcher={fetcher} />);
+// The first tab of a fresh playground: a query that answers on the sandbox.
+const defaultQuery = `# The Revox GraphQL gateway. Run this with the play button (Ctrl-Enter);
+# the Docs pane lists every field. Subscriptions (callUpdated) run here too.
+# The newest attempts of completed orders, with the callee's last words.
+{
+  calls(first: 5, statuses: [COMPLETED]) {
+    nodes {
+      id
+      phoneNumber
+      result
+      startedAt
+      durationSeconds
+      lastWords: transcript(roles: [USER], last: 1) { content }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+createRoot(root).render(<GraphiQL fetcher={fetcher} defaultQuery={defaultQuery} />);
