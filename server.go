@@ -24,6 +24,7 @@ import (
 	"github.com/revox-graphql/gateway/internal/idempotency"
 	"github.com/revox-graphql/gateway/internal/inbound"
 	"github.com/revox-graphql/gateway/internal/live"
+	"github.com/revox-graphql/gateway/internal/redisstore"
 	"github.com/revox-graphql/gateway/internal/revox"
 	"github.com/revox-graphql/gateway/internal/revox/sandbox"
 	"github.com/revox-graphql/gateway/internal/telemetry"
@@ -140,11 +141,17 @@ func serveGateway(ctx context.Context, logger *slog.Logger, cfg config) error {
 		logger.Warn("ALLOW_ANONYMOUS_WRITES=true: anyone who reaches this gateway can place calls with its Revox key")
 	}
 	subscriptions := gw.Subscriptions
-	subscriptions.Registry = live.NewMemory(live.MemoryOptions{
+	liveOpts := live.MemoryOptions{
 		Interval:         cfg.Live.PollInterval,
 		MaxSubscriptions: cfg.Live.MaxSubscriptions,
 		Logger:           logger,
-	})
+	}
+	if shared.conn != nil {
+		// One replica polls each watched thing; the others hear it from Redis.
+		subscriptions.Registry = redisstore.NewLiveRegistry(shared.conn, liveOpts)
+	} else {
+		subscriptions.Registry = live.NewMemory(liveOpts)
+	}
 	// Pollers never take more than half the upstream slots: queries keep the rest.
 	subscriptions.PollSlots = max(cfg.Upstream.MaxConcurrency/2, 1)
 	servers := []*http.Server{{

@@ -62,7 +62,7 @@ func (r *Resolver) callUpdated(ctx context.Context, id string) (<-chan graphql.E
 		}
 		return live.Snapshot{Value: (*model.Call)(order), JSON: data, Final: finished(order)}, nil
 	}
-	return subscribe[*model.Call](ctx, r.Live.Registry, live.Key{Credential: credentialKey(cred), Field: FieldCallUpdated, Args: id}, poll)
+	return subscribe[*model.Call](ctx, r.Live.Registry, live.Key{Credential: credentialKey(cred), Field: FieldCallUpdated, Args: id}, poll, decodeCall)
 }
 
 // finished reports whether an order will not change any more.
@@ -115,17 +115,14 @@ func (r *Resolver) callsUpdated(ctx context.Context, statuses []revox.OrderStatu
 		if err != nil {
 			return live.Snapshot{}, err
 		}
-		data, err := json.Marshal(struct {
-			Nodes    []*model.CallAttempt
-			PageInfo model.PageInfo
-		}{conn.Nodes(), conn.PageInfo})
+		data, err := json.Marshal(windowJSON{conn.Nodes(), conn.PageInfo})
 		if err != nil {
 			return live.Snapshot{}, err
 		}
 		return live.Snapshot{Value: conn, JSON: data}, nil
 	}
 	key := live.Key{Credential: credentialKey(cred), Field: FieldCallsUpdated, Args: "first=" + strconv.Itoa(n) + ";statuses=" + filter.Key}
-	return subscribe[*model.CallAttemptConnection](ctx, r.Live.Registry, key, poll)
+	return subscribe[*model.CallAttemptConnection](ctx, r.Live.Registry, key, poll, decodeWindow(filter))
 }
 
 // credentialKey names a credential in poller keys without the credential
@@ -140,14 +137,14 @@ func credentialKey(cred string) string {
 
 // subscribe joins the poller of key for the operation of ctx, counting
 // against its connection's quota, and leaves when ctx ends.
-func subscribe[T any](ctx context.Context, reg live.Registry, key live.Key, poll live.Poll) (<-chan graphql.Event[T], error) {
+func subscribe[T any](ctx context.Context, reg live.Registry, key live.Key, poll live.Poll, decode func([]byte) (T, error)) (<-chan graphql.Event[T], error) {
 	quota := live.QuotaFrom(ctx)
 	if quota != nil {
 		if err := quota.Take(); err != nil {
 			return nil, err
 		}
 	}
-	sink := &eventSink[T]{ctx: ctx, ch: make(chan graphql.Event[T], eventBuffer)}
+	sink := &eventSink[T]{ctx: ctx, ch: make(chan graphql.Event[T], eventBuffer), decode: decode}
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
 		sink.path = fc.Path()
 	}
@@ -173,9 +170,10 @@ const eventBuffer = 4
 
 // eventSink turns a poller's updates into gqlgen's subscription events.
 type eventSink[T any] struct {
-	ctx  context.Context
-	path ast.Path
-	ch   chan graphql.Event[T]
+	ctx    context.Context
+	path   ast.Path
+	ch     chan graphql.Event[T]
+	decode func([]byte) (T, error)
 }
 
 func (s *eventSink[T]) Send(u live.Update) {

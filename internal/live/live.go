@@ -60,6 +60,14 @@ type Subscriber interface {
 	Close()
 }
 
+// Decoder is implemented by a Subscriber that can rebuild a value from its
+// Snapshot.JSON: a registry shared between replicas delivers the values
+// another replica polled through it. A registry calls Decode of one
+// subscriber of a Key and hands the result to all of them.
+type Decoder interface {
+	Decode(json []byte) (any, error)
+}
+
 // Registry runs the shared pollers.
 type Registry interface {
 	// Subscribe adds sub to the poller of key, starting one that calls poll
