@@ -414,7 +414,11 @@ func (r *LiveRegistry) share(k *liveKey) live.Poll {
 			data, _ := json.Marshal(msg)
 			_ = r.conn.call(context.Background(), func(ctx context.Context) error {
 				pipe := r.conn.rdb.Pipeline()
-				pipe.Set(ctx, k.last, data, r.keep)
+				if msg.Err == nil || !msg.Final {
+					// A final error (an unknown id) is not kept: the id
+					// may exist by the next subscription.
+					pipe.Set(ctx, k.last, data, r.keep)
+				}
 				pipe.Publish(ctx, k.channel, data)
 				_, err := pipe.Exec(ctx)
 				return err
