@@ -80,7 +80,6 @@ type liveSub struct {
 // NewLiveRegistry returns the shared registry over conn; opts are those of
 // the local pollers (POLL_INTERVAL, MAX_SUBSCRIPTIONS). Shutdown stops it.
 func NewLiveRegistry(conn *Conn, opts live.MemoryOptions) *LiveRegistry {
-	local := live.NewMemory(opts)
 	if opts.Interval <= 0 {
 		opts.Interval = live.DefaultInterval
 	}
@@ -93,6 +92,7 @@ func NewLiveRegistry(conn *Conn, opts live.MemoryOptions) *LiveRegistry {
 	if opts.Logger == nil {
 		opts.Logger = conn.logger
 	}
+	local := live.NewMemory(opts)
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	r := &LiveRegistry{
@@ -309,96 +309,6 @@ func (r *LiveRegistry) detach(k *liveKey) {
 	}
 }
 
-var (
-	// leaseScript takes or renews the lease KEYS[1] for the token ARGV[1]
-	// for ARGV[2] ms: 1 when held, 0 when another holds it.
-	leaseScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if v then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`)
-	leaseReleaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-)
-
-// lease takes or renews k's lease and polls here exactly when it is held,
-// or when Redis cannot say who holds it.
-func (r *LiveRegistry) lease(k *liveKey) {
-	if k.decoder == nil {
-		r.mu.Lock()
-		r.startPolling(k, false)
-		r.mu.Unlock()
-		return
-	}
-	var held int64
-	err := r.conn.call(context.Background(), func(ctx context.Context) (err error) {
-		held, err = leaseScript.Run(ctx, r.conn.rdb, []string{k.lease}, k.token, r.ttl.Milliseconds()).Int64()
-		return err
-	})
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case err != nil:
-		r.startPolling(k, true)
-	case held == 1:
-		r.back()
-		r.startPolling(k, false)
-		k.fellBack = false
-	default:
-		r.back()
-		r.stopPolling(k)
-	}
-}
-
-// back tells the end of an outage once; r.mu is held.
-func (r *LiveRegistry) back() {
-	if r.outage {
-		r.outage = false
-		r.opts.Logger.Info("redis available again: subscription pollers are shared between replicas again")
-	}
-}
-
-// startPolling runs k's poller here unless it runs already; r.mu is held.
-func (r *LiveRegistry) startPolling(k *liveKey, fallback bool) {
-	if k.done {
-		return
-	}
-	if fallback && !k.fellBack {
-		k.fellBack = true
-		r.conn.fellBack(ComponentLive)
-		if !r.outage {
-			r.outage = true
-			r.opts.Logger.Warn("redis unavailable: each replica polls for its own subscribers until it returns")
-		}
-	}
-	if k.polling != nil {
-		return
-	}
-	leave, err := r.local.Subscribe(k.key, r.share(k), nopSubscriber{})
-	if err == nil {
-		k.polling = leave
-	}
-}
-
-// stopPolling stops k's poller here; r.mu is held.
-func (r *LiveRegistry) stopPolling(k *liveKey) {
-	if k.polling != nil {
-		k.polling()
-		k.polling = nil
-	}
-}
-
-// nopSubscriber keeps a local poller running: share delivers its polls.
-type nopSubscriber struct{}
-
-func (nopSubscriber) Send(live.Update) {}
-func (nopSubscriber) Close()           {}
-
 // share wraps k's poll: each outcome is delivered here and published.
 func (r *LiveRegistry) share(k *liveKey) live.Poll {
 	return func(ctx context.Context) (live.Snapshot, error) {
@@ -476,8 +386,7 @@ func (r *LiveRegistry) deliver(k *liveKey, msg message, value any) {
 			}
 			r.finish(k)
 		case k.failed == nil:
-			k.failed = err
-			r.opts.Logger.Warn("live: poller failing", "field", k.key.Field, "error", err)
+			k.failed = err // the polling replica's poller logs it
 			for s := range k.subs {
 				s.sub.Send(live.Update{Err: err})
 			}
