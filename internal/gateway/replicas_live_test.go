@@ -79,6 +79,17 @@ func (c *liveCluster) getsSince(t time.Time) int {
 	return n
 }
 
+func (c *liveCluster) firstGetSince(t time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, at := range c.gets {
+		if at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
 func (c *liveCluster) holder() int {
 	for i, r := range c.regs {
 		if r.Stats().Pollers > 0 {
@@ -164,6 +175,7 @@ func TestReplicasShareSubscriptionPollers(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		t.Logf("first upstream GET %v after the polling replica stopped", c.firstGetSince(stopped).Sub(stopped))
 		c.clock.Advance(10 * time.Second)
 		expectStatus(t, all(others...), "CALLING/ONGOING")
 	})

@@ -191,3 +191,40 @@ func TestLiveRegistryWithoutRedis(t *testing.T) {
 		}
 	})
 }
+
+func TestLiveRegistryKeys(t *testing.T) {
+	srv := redistest.Start(t)
+	rs := replicas(t, srv, 2, 100*time.Millisecond)
+	const secret = "sk_live_do_not_store_me"
+	key := live.Key{Credential: secret, Field: "callUpdated", Args: "order-1"}
+	u := &fakeUpstream{status: "queued"}
+	recs := []*recorder{{}, {}}
+	for i, rec := range recs {
+		if _, err := rs[i].reg.Subscribe(key, u.pollFor(i), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	within(t, 2*time.Second, "both subscribers get the first value", func() bool { return recs[0].last() == "queued" && recs[1].last() == "queued" })
+
+	t.Run("every key is under the prefix, expires, and names no credential", func(t *testing.T) {
+		ctx := t.Context()
+		keys, err := rs[0].conn.Client().Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 2 {
+			t.Fatalf("keys %v, want a lease and a last message", keys)
+		}
+		for _, k := range keys {
+			if !strings.HasPrefix(k, rs[0].prefix+"live:") || strings.Contains(k, secret) || strings.Contains(k, "order-1") {
+				t.Errorf("key %q", k)
+			}
+			if ttl, err := rs[0].conn.Client().PTTL(ctx, k).Result(); err != nil || ttl <= 0 {
+				t.Errorf("key %q has TTL %v (%v)", k, ttl, err)
+			}
+			if v, _ := rs[0].conn.Client().Get(ctx, k).Result(); strings.Contains(v, secret) {
+				t.Errorf("key %q holds the credential", k)
+			}
+		}
+	})
+}
