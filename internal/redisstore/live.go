@@ -60,6 +60,7 @@ type liveKey struct {
 	token                string
 	decoder              live.Decoder // nil: the Key is polled here, never leased
 	stop                 chan struct{}
+	attached             bool // to its channel; run's goroutine only
 
 	// Guarded by LiveRegistry.mu.
 	subs     map[*liveSub]struct{}
@@ -265,13 +266,17 @@ func (r *LiveRegistry) run(k *liveKey) {
 	}
 }
 
-// attach subscribes to k's channel, then delivers its last message.
+// attach subscribes to k's channel, then delivers its last message. While
+// Redis is down it waits: the lease loop attaches once Redis answers.
 func (r *LiveRegistry) attach(k *liveKey) {
-	if k.decoder == nil {
+	if k.decoder == nil || k.attached || !r.conn.Up() {
 		return
 	}
+	k.attached = true
 	r.psMu.Lock()
 	ctx, cancel := context.WithTimeout(context.Background(), r.conn.timeout)
+	// Remembered by the client even when the call fails: it subscribes
+	// again on reconnection.
 	_ = r.ps.Subscribe(ctx, k.channel)
 	cancel()
 	r.psMu.Unlock()
@@ -303,7 +308,11 @@ func (r *LiveRegistry) detach(k *liveKey) {
 	_, again := r.byChan[k.channel]
 	r.mu.Unlock()
 	if !again {
-		ctx, cancel := context.WithTimeout(context.Background(), r.conn.timeout)
+		timeout := r.conn.timeout
+		if !r.conn.Up() {
+			timeout = 0 // forget the channel without waiting for Redis
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		_ = r.ps.Unsubscribe(ctx, k.channel)
 		cancel()
 	}

@@ -39,6 +39,9 @@ func (r *LiveRegistry) lease(k *liveKey) {
 		held, err = leaseScript.Run(ctx, r.conn.rdb, []string{k.lease}, k.token, r.ttl.Milliseconds()).Int64()
 		return err
 	})
+	if err == nil {
+		r.attach(k)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {

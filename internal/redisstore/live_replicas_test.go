@@ -163,12 +163,22 @@ func TestLiveRegistryWithoutRedis(t *testing.T) {
 	u := &fakeUpstream{status: "queued"}
 	subs := spread(t, rs, u, 9)
 	within(t, 2*time.Second, "every subscriber gets the first value", allSee(subs, "queued"))
+	otherKey := live.Key{Field: "callUpdated", Args: "order-2"}
+	other := &fakeUpstream{status: "queued"}
+	late := []*recorder{{}, {}} // subscribe to otherKey while Redis is down
 
 	srv.Kill()
 	t.Run("Redis down: every replica polls for its own subscribers, which keep receiving", func(t *testing.T) {
 		within(t, 5*time.Second, "the three replicas poll", func() bool { return len(holders(rs)) == 3 })
 		u.set("ringing", false, nil)
 		within(t, 5*interval, "every subscriber sees ringing", allSee(subs, "ringing"))
+		from := time.Now()
+		time.Sleep(10 * interval)
+		n, who := u.pollsSince(from)
+		t.Logf("%d polls in 10 intervals by replicas %v while Redis is down", n, who)
+		if len(who) != 3 {
+			t.Fatalf("replicas %v polled while Redis was down, want all three", who)
+		}
 		for i, r := range rs {
 			if got := fallbacks(r.fixture, redisstore.ComponentLive); got != 1 {
 				t.Errorf("replica %d: live fallbacks %v, want 1", i, got)
@@ -179,9 +189,26 @@ func TestLiveRegistryWithoutRedis(t *testing.T) {
 		}
 	})
 
+	t.Run("Redis down: a subscription to a new key is polled at once", func(t *testing.T) {
+		for i, r := range late {
+			if _, err := rs[i].reg.Subscribe(otherKey, other.pollFor(i), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		within(t, 5*interval, "both subscribers of the new key get its value", allSee([][]*recorder{late}, "queued"))
+	})
+
 	srv.MustRestart(t)
 	t.Run("Redis back: one replica polls again, and changes reach every replica", func(t *testing.T) {
-		within(t, 5*time.Second, "one replica polls", func() bool { return len(holders(rs)) == 1 })
+		within(t, 5*time.Second, "one replica polls each key", func() bool {
+			n := 0
+			for _, r := range rs {
+				n += r.reg.Stats().Pollers
+			}
+			return n == 2
+		})
+		other.set("ringing", false, nil)
+		within(t, 5*time.Second, "the new key's subscribers see ringing", allSee([][]*recorder{late}, "ringing"))
 		u.set("in_progress", false, nil)
 		within(t, 5*time.Second, "every subscriber sees in_progress", allSee(subs, "in_progress"))
 		from := time.Now()
