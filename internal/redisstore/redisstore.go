@@ -1,6 +1,7 @@
 // Package redisstore keeps the state replicas of the gateway must agree on
 // in Redis: automatic persisted queries, upstream responses, idempotency
-// records and rate limits. Each type implements the interface the gateway
+// records, rate limits, and the subscriptions' pollers (one replica polls
+// each watched thing under a lease, the others hear it through pub/sub). Each type implements the interface the gateway
 // already uses for its in-memory default, so that one process needs no Redis
 // and several replicas behave as one service.
 //
