@@ -88,8 +88,9 @@ for _ in $(seq 1 150); do
 done
 
 cd "$here"
-if [[ ! -d node_modules ]]; then
-  npm ci
+# Installed from the lockfile when missing or older than it.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund
 fi
 
 status=0

@@ -155,3 +155,55 @@ test('through Hive Gateway a query across both subgraphs answers what a replica 
   const served = balancer.served.map((n, i) => n - before[i]);
   assert.ok(served.every((n) => n > 0), `requests per replica: ${served}`);
 });
+
+/**
+ * events reads a graphql-sse "distinct connections" stream (POST with
+ * Accept: text/event-stream) until it completes, returning every next
+ * event's payload.
+ */
+async function events(url, query, variables, limitMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), limitMs);
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query, variables }),
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200, `${url} answered HTTP ${res.status}`);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const out = [];
+    let buf = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      buf += decoder.decode(chunk, { stream: true });
+      let cut;
+      while ((cut = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        const event = /^event: *(.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+        if (event === 'complete') return out;
+        if (data) out.push(JSON.parse(data));
+      }
+    }
+    return out;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('through Hive Gateway a callUpdated subscription follows a placed call to its end', async () => {
+  const { createCall } = await direct(0,
+    'mutation($input: CreateCallInput!) { createCall(input: $input) { id } }',
+    { input: { phoneNumber: '+14155550188', assistant: { prompt: 'Say hello.' } } });
+  const got = await events(hive.url,
+    'subscription Follow($id: ID!) { callUpdated(id: $id) { id status callAttempts { status } } }',
+    { id: createCall.id }, 60_000);
+  for (const e of got) assert.equal(e.errors, undefined, JSON.stringify(e.errors));
+  const states = got.map((e) => `${e.data.callUpdated.status}/${e.data.callUpdated.callAttempts[0]?.status ?? '-'}`);
+  assert.ok(got.every((e) => e.data.callUpdated.id === createCall.id), JSON.stringify(got));
+  assert.equal(states.at(-1), 'COMPLETED/COMPLETED', `states seen: ${states}`);
+  assert.ok(new Set(states).size >= 3, `at least three successive states: ${states}`);
+});

@@ -61,26 +61,35 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save "" --appe
 pids+=($!)
 
 sandbox_port="$(free_port)"
-env -i PATH="$PATH" HOME="${HOME:-/}" PORT="$sandbox_port" LOG_LEVEL=warn LOG_FORMAT=text \
+# Placed calls live 10x faster than real time: a subscription follows one to
+# its end in a few seconds.
+env -i PATH="$PATH" HOME="${HOME:-/}" PORT="$sandbox_port" LOG_LEVEL=warn LOG_FORMAT=text SANDBOX_TIME_SCALE=10 \
   "$tmp/gateway" sandbox >"$tmp/sandbox.log" 2>&1 &
 pids+=($!)
 wait_for sandbox "http://127.0.0.1:$sandbox_port/call" "${pids[-1]}" "$tmp/sandbox.log"
 
+# Replicas reached only by the federation gateway: it subscribes to them with
+# GET event streams, which CSRF prevention (for browsers) would refuse.
 replicas=()
 for n in 1 2; do
   port="$(free_port)"
   env -i PATH="$PATH" HOME="${HOME:-/}" PORT="$port" LOG_LEVEL=warn LOG_FORMAT=text \
     REVOX_API_KEY=sk_sandbox_demo REVOX_BASE_URL="http://127.0.0.1:$sandbox_port" \
-    REDIS_URL="redis://127.0.0.1:$redis_port/0" CACHE_TTL=1s \
+    REDIS_URL="redis://127.0.0.1:$redis_port/0" CACHE_TTL=1s POLL_INTERVAL=200ms ALLOW_ANONYMOUS_WRITES=true CSRF_PREVENTION=false \
     "$tmp/gateway" >"$tmp/replica$n.log" 2>&1 &
   pids+=($!)
   wait_for "replica $n" "http://127.0.0.1:$port/healthz" "${pids[-1]}" "$tmp/replica$n.log"
   replicas+=("http://127.0.0.1:$port")
 done
 
-(cd "$root/e2e/clients" && [[ -d node_modules ]] || npm ci) # the notes subgraph is theirs
+# The notes subgraph is the client tests'; each suite installs from its
+# lockfile when node_modules is missing or older than it.
+for d in "$root/e2e/clients" "$here"; do
+  if [[ ! -f "$d/node_modules/.package-lock.json" || "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]]; then
+    (cd "$d" && npm ci --no-audit --no-fund)
+  fi
+done
 cd "$here"
-[[ -d node_modules ]] || npm ci
 
 status=0
 REPLICA_URLS="$(IFS=,; echo "${replicas[*]}")" ORDER_IDS="$order_ids" node --test "$@" ./*.test.mjs || status=$?

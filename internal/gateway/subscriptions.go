@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -223,9 +227,41 @@ func isWebSocket(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != ""
 }
 
-// isEventStream reports a graphql-sse request (distinct connections mode).
+// isEventStream reports a graphql-sse request (distinct connections mode):
+// a POST, or a GET with the request in its URL as GraphQL over HTTP has it
+// (federation gateways such as Hive Gateway subscribe to subgraphs so).
 func isEventStream(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	return (r.Method == http.MethodPost || r.Method == http.MethodGet) && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// getAsPost turns a GET event-stream request into the JSON POST gqlgen's
+// SSE transport reads: query, operationName, and variables and extensions
+// as JSON objects, from the URL.
+func getAsPost(r *http.Request) (*http.Request, error) {
+	q := r.URL.Query()
+	params := map[string]any{"query": q.Get("query")}
+	if op := q.Get("operationName"); op != "" {
+		params["operationName"] = op
+	}
+	for _, name := range []string{"variables", "extensions"} {
+		if v := q.Get(name); v != "" {
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(v), &obj); err != nil {
+				return nil, fmt.Errorf("%s must be a JSON object", name)
+			}
+			params[name] = json.RawMessage(v)
+		}
+	}
+	body, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	post := r.Clone(r.Context())
+	post.Method = http.MethodPost
+	post.Body = io.NopCloser(bytes.NewReader(body))
+	post.ContentLength = int64(len(body))
+	post.Header.Set("Content-Type", "application/json")
+	return post, nil
 }
 
 // routeQuery sends WebSocket upgrades and event streams to their own
@@ -242,6 +278,14 @@ func routeQuery(cfg Config, gql, query http.Handler) http.Handler {
 		rc := http.NewResponseController(w)
 		_ = rc.SetWriteDeadline(time.Time{})
 		ctx := live.WithQuota(r.Context(), live.NewQuota(1))
+		if r.Method == http.MethodGet {
+			post, err := getAsPost(r)
+			if err != nil {
+				writeRefusal(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
+				return
+			}
+			r = post
+		}
 		gql.ServeHTTP(flushWriter{w, rc}, r.WithContext(ctx))
 	})
 	f := refuser{cfg.Telemetry}

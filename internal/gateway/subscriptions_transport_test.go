@@ -1,7 +1,11 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -61,4 +65,44 @@ func TestAConnectionThatStopsAnsweringPingsIsClosed(t *testing.T) {
 		t.Fatal("the server kept a connection that answers no ping")
 	}
 	waitFor(t, func() bool { return e.subs.Registry.Stats() == live.Stats{} })
+}
+
+func TestAnEventStreamMayBeAskedWithGET(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, live.MemoryOptions{Interval: time.Hour}, func(c *gateway.Config) { c.DisableCSRFPrevention = true })
+	id := e.place(t)
+	vars, _ := json.Marshal(map[string]any{"id": id})
+	u := e.gql.URL + "/query?" + url.Values{"query": {callUpdated}, "variables": {string(vars)}}.Encode()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got []byte
+	buf := make([]byte, 4096)
+	for len(got) < 1<<16 && !strings.Contains(string(got), "QUEUED_FOR_CALLING") {
+		n, err := resp.Body.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") || !strings.Contains(string(got), `"status":"QUEUED_FOR_CALLING"`) {
+		t.Fatalf("%d %s: %q", resp.StatusCode, ct, got)
+	}
+
+	bad := e.gql.URL + "/query?" + url.Values{"query": {callUpdated}, "variables": {"[1]"}}.Encode()
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, bad, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "BAD_REQUEST") {
+		t.Fatalf("variables that are not an object: %d %s", resp.StatusCode, body)
+	}
 }
