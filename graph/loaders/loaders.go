@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/revox-graphql/gateway/graph/paging"
@@ -208,4 +209,16 @@ func For(ctx context.Context) *Loaders {
 		panic("loaders: no Loaders in context; is loaders.Middleware installed?")
 	}
 	return l
+}
+
+// PerOperation gives an operation whose request carried no Loaders (one of
+// the many operations of a WebSocket) Loaders of its own, whose cache lives
+// as long as that operation. Requests through Middleware keep theirs.
+func PerOperation(up Upstream, concurrency int) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if _, ok := ctx.Value(ctxKey{}).(*Loaders); !ok {
+			ctx = context.WithValue(ctx, ctxKey{}, New(up, concurrency, CredentialFrom(ctx)))
+		}
+		return next(ctx)
+	}
 }

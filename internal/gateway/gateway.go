@@ -247,7 +247,13 @@ func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	// Event streams and WebSockets are routed around compression: a
 	// compressor would hold events back until its buffer fills.
-	mux.Handle("/query", routeQuery(cfg, srv, compress(protectQuery(cfg, loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)))))
+	// An event stream is one operation, a query too (graphql-sse): it gets
+	// per-request loaders as /query does. A WebSocket carries many
+	// operations over its life, so it gets none (a loader's cache would
+	// outlive the operation that filled it).
+	srv.AroundOperations(loaders.PerOperation(cfg.Upstream, cfg.UpstreamConcurrency))
+	withLoaders := loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)
+	mux.Handle("/query", routeQuery(cfg, srv, withLoaders, compress(protectQuery(cfg, withLoaders))))
 	if cfg.Subscriptions.WebhookSecret != "" {
 		mux.Handle("POST "+WebhookPath, webhook(cfg.Subscriptions.WebhookSecret, cfg.Subscriptions.Registry))
 	}

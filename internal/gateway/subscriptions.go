@@ -230,8 +230,17 @@ func isWebSocket(r *http.Request) bool {
 // isEventStream reports a graphql-sse request (distinct connections mode):
 // a POST, or a GET with the request in its URL as GraphQL over HTTP has it
 // (federation gateways such as Hive Gateway subscribe to subgraphs so).
+//
+// A client that also accepts JSON (urql lists text/event-stream after the
+// JSON types) is answered with JSON as any query is: the stream is chosen
+// only by a client that accepts nothing else.
 func isEventStream(r *http.Request) bool {
-	return (r.Method == http.MethodPost || r.Method == http.MethodGet) && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		return false
+	}
+	accept := strings.Join(r.Header.Values("Accept"), ",")
+	return strings.Contains(accept, "text/event-stream") &&
+		!strings.Contains(accept, mediaTypeJSON) && !strings.Contains(accept, mediaTypeGraphQLResponse)
 }
 
 // getAsPost turns a GET event-stream request into the JSON POST gqlgen's
@@ -267,7 +276,7 @@ func getAsPost(r *http.Request) (*http.Request, error) {
 // routeQuery sends WebSocket upgrades and event streams to their own
 // chains: they outlive REQUEST_TIMEOUT and MAX_IN_FLIGHT (MAX_SUBSCRIPTIONS
 // bounds them), and a WebSocket client may authenticate in connection_init.
-func routeQuery(cfg Config, gql, query http.Handler) http.Handler {
+func routeQuery(cfg Config, gql, stream, query http.Handler) http.Handler {
 	ws := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), upgradeAuthorizationKey{}, r.Header.Get("Authorization"))
 		gql.ServeHTTP(w, r.WithContext(ctx))
@@ -286,7 +295,7 @@ func routeQuery(cfg Config, gql, query http.Handler) http.Handler {
 			}
 			r = post
 		}
-		gql.ServeHTTP(flushWriter{w, rc}, r.WithContext(ctx))
+		stream.ServeHTTP(flushWriter{w, rc}, r.WithContext(ctx))
 	})
 	f := refuser{cfg.Telemetry}
 	if cfg.AuthMode == AuthForward {

@@ -106,3 +106,43 @@ func TestAnEventStreamMayBeAskedWithGET(t *testing.T) {
 		t.Fatalf("variables that are not an object: %d %s", resp.StatusCode, body)
 	}
 }
+
+func TestQueriesOverAWebSocketAndOverAnEventStreamAreAnswered(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, live.MemoryOptions{Interval: time.Hour}, nil)
+	id := e.place(t)
+	const query = `query($id: ID!) { call(id: $id) { id } calls(first: 1) { nodes { id } } }`
+	c, err := dialWS(t, e.gql.URL, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // two operations of one connection: each its own loaders
+		m := next(t, c.subscribe(t, fmt.Sprint("q", i), query, map[string]any{"id": id}))
+		if r := event(t, m); len(r.Errors) > 0 || !strings.Contains(string(r.Data), id) {
+			t.Fatalf("query %d over the WebSocket: %s", i, r.raw)
+		}
+	}
+	nextEvent := openSSE(t, e.gql.URL, query, map[string]any{"id": id})
+	if ev := nextEvent(); !strings.Contains(ev, id) || strings.Contains(ev, "errors") {
+		t.Fatalf("query over an event stream: %q", ev)
+	}
+}
+
+func TestAClientThatAlsoAcceptsJSONGetsJSON(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, live.MemoryOptions{Interval: time.Hour}, nil)
+	// urql's Accept: it lists text/event-stream after the JSON types.
+	u := e.gql.URL + "/query?" + url.Values{"query": {`{ calls(first: 1) { nodes { id } } }`}}.Encode()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	req.Header.Set("Accept", "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed")
+	req.Header.Set("Apollo-Require-Preflight", "true")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "application/graphql-response+json") || !strings.Contains(string(body), `"nodes"`) {
+		t.Fatalf("%d %s: %s", resp.StatusCode, ct, body)
+	}
+}
