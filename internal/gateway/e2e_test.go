@@ -1,14 +1,12 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -79,22 +77,7 @@ func (e *env) do(t testing.TB, query string, vars map[string]any) response {
 
 func post(t testing.TB, base, query string, vars map[string]any) response {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	resp, err := http.Post(base+"/query", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
-	}
-	r.status, r.raw = resp.StatusCode, raw
-	return r
+	return send(t, base, query, vars, nil)
 }
 
 // ok fails the test when the response carries errors, and decodes data.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -56,17 +55,7 @@ func send(t testing.TB, base, query string, vars map[string]any, header map[stri
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var r response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
-	}
-	r.status, r.raw = resp.StatusCode, raw
+	r, _ := sendRequest(t, req)
 	return r
 }
 

@@ -49,7 +49,7 @@ func (h *levelRecorder) errors() int {
 }
 
 // sendRequest makes one request to the gateway and decodes its GraphQL body.
-func sendRequest(t *testing.T, req *http.Request) (response, http.Header) {
+func sendRequest(t testing.TB, req *http.Request) (response, http.Header) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

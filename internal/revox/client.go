@@ -228,8 +228,22 @@ type ListCallsOptions struct {
 // ListCalls fetches one page of call attempts. A page shorter than PageSize
 // is the last one: the API returns no total and no next-page token.
 func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAttempt, error) {
+	req, err := c.listRequest("ListCalls", opts)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.layers.reads.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return v.([]CallAttempt), nil
+}
+
+// listRequest is the request of GET /call for opts; name is the method
+// asking, for errors.
+func (c *Client) listRequest(name string, opts ListCallsOptions) (*request, error) {
 	if opts.Page < 0 || opts.PageSize < 1 {
-		return nil, fmt.Errorf("revox: ListCalls: page %d, page size %d out of range", opts.Page, opts.PageSize)
+		return nil, fmt.Errorf("revox: %s: page %d, page size %d out of range", name, opts.Page, opts.PageSize)
 	}
 	q := make(url.Values, 3)
 	q.Set("page", strconv.Itoa(opts.Page+c.firstPage))
@@ -238,18 +252,14 @@ func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAt
 		q.Add("statuses", string(s))
 	}
 	fields := opts.Fields.normal()
-	v, err := c.layers.reads.Do(ctx, &request{
+	return &request{
 		Endpoint:   "list_calls",
 		Path:       "/call",
 		URL:        c.base + "/call?" + q.Encode(),
 		Credential: c.credential(opts.Credential),
 		Variant:    fields.variant(),
 		Decode:     func(data []byte) (any, error) { return decodeListPage(data, fields, opts.PageSize) },
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]CallAttempt), nil
+	}, nil
 }
 
 // GetCallOptions is what a request for one call order carries besides its id.
