@@ -1,0 +1,160 @@
+// Command distinct measures issue 14's row: the full-field page of 20
+// attempts through the gateway against the bare reverse proxy, every request
+// for another page, so that coalescing cannot help the gateway. Upstream,
+// gateway and proxy run in this process (the harness's (b)/(c) run them as
+// processes of their own); rounds alternate the two, and the medians and
+// their ratio are printed. Loopback only; it stops by itself.
+//
+//	go run ./bench/distinct [-rounds 5] [-d 3s] [-clients 16]
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/revox-graphql/gateway/bench/internal/revproxy"
+	"github.com/revox-graphql/gateway/bench/internal/workload"
+	"github.com/revox-graphql/gateway/internal/gateway"
+	"github.com/revox-graphql/gateway/internal/revox"
+	"github.com/revox-graphql/gateway/internal/revox/sandbox"
+)
+
+// pages is the number of distinct pages of 20 asked in turn.
+const pages = 200
+
+func main() {
+	rounds := flag.Int("rounds", 5, "alternating rounds of each contender")
+	duration := flag.Duration("d", 3*time.Second, "measured time of each round")
+	clients := flag.Int("clients", 16, "concurrent clients (closed loop)")
+	profile := flag.String("profile", "", "also write a CPU profile of one more gateway round to this file")
+	flag.Parse()
+	if err := run(*rounds, *duration, *clients, *profile); err != nil {
+		fmt.Fprintln(os.Stderr, "distinct:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rounds int, duration time.Duration, clients int, profile string) error {
+	up := httptest.NewServer(sandbox.New(sandbox.Options{Orders: pages * 20}))
+	defer up.Close()
+	target, _ := url.Parse(up.URL)
+	proxy := httptest.NewServer(revproxy.New(target))
+	defer proxy.Close()
+	client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
+	if err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	gw := httptest.NewServer(gateway.New(gateway.Config{Upstream: client, Logger: quiet}))
+	defer gw.Close()
+
+	queries := make([][]byte, pages)
+	for k := range queries {
+		queries[k] = workload.Body(strings.Replace(workload.FullQuery(20), "page: 0,", "page: "+strconv.Itoa(k)+",", 1))
+	}
+	gatewayReq := func(ctx context.Context, k int) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw.URL+"/query", bytes.NewReader(queries[k]))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
+	proxyReq := func(ctx context.Context, k int) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/call?page=%d&page_size=20", proxy.URL, k), nil)
+		req.Header.Set("Authorization", "Bearer "+sandbox.DefaultAPIKey)
+		return req
+	}
+	ctx := context.Background()
+	var gwRates, pxRates []float64
+	fmt.Fprintf(os.Stderr, "%d rounds × %s, %d clients, each request for another of %d pages of 20\n", rounds, duration, clients, pages)
+	for round := range rounds {
+		px, err := closedLoop(ctx, proxyReq, clients, duration)
+		if err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
+		g, err := closedLoop(ctx, gatewayReq, clients, duration)
+		if err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+		pxRates, gwRates = append(pxRates, px), append(gwRates, g)
+		fmt.Fprintf(os.Stderr, "round %d: reverse proxy %6.0f req/s, gateway %6.0f req/s\n", round+1, px, g)
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		_, err = closedLoop(ctx, gatewayReq, clients, duration)
+		pprof.StopCPUProfile()
+		if err != nil {
+			return err
+		}
+	}
+	p, g := median(pxRates), median(gwRates)
+	fmt.Printf("| Contender (full-field pageSize=20, a different page per request, %d clients) | req/s (median of %d rounds) |\n|---|---|\n", clients, rounds)
+	fmt.Printf("| reverse proxy (`GET /call?page=k&page_size=20`) | %.0f |\n| gateway (`calls(page: k, pageSize: 20)`, every field, transcripts) | %.0f = %.2f× the proxy |\n", p, g, g/p)
+	return nil
+}
+
+// closedLoop runs clients that each send the next page's request as soon as
+// the previous answer is read, for duration, and returns the rate.
+func closedLoop(ctx context.Context, mk func(context.Context, int) *http.Request, clients int, duration time.Duration) (float64, error) {
+	transport := &http.Transport{MaxIdleConnsPerHost: clients, DisableCompression: true}
+	defer transport.CloseIdleConnections()
+	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	var next, done atomic.Int64
+	var firstErr atomic.Value
+	start := time.Now()
+	deadline := start.Add(duration)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			for time.Now().Before(deadline) {
+				resp, err := hc.Do(mk(ctx, int(next.Add(1))%pages))
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				buf.Reset()
+				_, err = buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				if err == nil && (resp.StatusCode != http.StatusOK || bytes.Contains(buf.Bytes(), []byte(`"errors"`))) {
+					err = fmt.Errorf("status %d: %.200s", resp.StatusCode, buf.Bytes())
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	return s[len(s)/2]
+}
