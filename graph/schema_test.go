@@ -33,3 +33,43 @@ func TestClientSDLIsACompleteSchemaWithoutFederation(t *testing.T) {
 		t.Fatal("the subgraph SDL lost its @key")
 	}
 }
+
+// Every type, field, argument, input field and enum value of the schema has
+// a description: GraphiQL's Docs pane and code generators show them.
+func TestEverythingIsDescribed(t *testing.T) {
+	t.Parallel()
+	sdl, err := ClientSDL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "client.graphqls", Input: sdl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range schema.Types {
+		if d.BuiltIn || strings.HasPrefix(d.Name, "__") {
+			continue
+		}
+		if d.Description == "" {
+			t.Errorf("type %s has no description", d.Name)
+		}
+		for _, f := range d.Fields {
+			if strings.HasPrefix(f.Name, "__") {
+				continue
+			}
+			if f.Description == "" {
+				t.Errorf("%s.%s has no description", d.Name, f.Name)
+			}
+			for _, a := range f.Arguments {
+				if a.Description == "" {
+					t.Errorf("argument %s.%s(%s) has no description", d.Name, f.Name, a.Name)
+				}
+			}
+		}
+		for _, v := range d.EnumValues {
+			if v.Description == "" {
+				t.Errorf("enum value %s.%s has no description", d.Name, v.Name)
+			}
+		}
+	}
+}

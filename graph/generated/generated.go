@@ -948,6 +948,9 @@ Any JSON value, passed through exactly as the upstream sent it.
 """
 scalar JSON
 
+"""
+Reads: call attempts page by page, one call order, Relay refetches.
+"""
 type Query {
   """
   Call attempts, newest first, as the upstream lists them.
@@ -985,7 +988,7 @@ type Query {
   One call order with all its attempts. An unknown id answers null with a
   ` + "`" + `NOT_FOUND` + "`" + ` error.
   """
-  call(id: ID!): Call
+  call("Call order id." id: ID!): Call
 
   """
   The object with this id (Relay's refetch entry point). Only ` + "`" + `Call` + "`" + `
@@ -1195,7 +1198,14 @@ type CallAttempt {
   only the first or last few of them (` + "`" + `first` + "`" + ` and ` + "`" + `last` + "`" + ` cannot be combined).
   Null when the upstream has no transcript for the attempt.
   """
-  transcript(roles: [TranscriptRole!], first: Int, last: Int): [TranscriptEntry!]
+  transcript(
+    "Only the turns of these speakers; empty or null: every turn."
+    roles: [TranscriptRole!]
+    "Only the first this many turns (after the roles filter). Not with ` + "`" + `last` + "`" + `."
+    first: Int
+    "Only the last this many turns (after the roles filter). Not with ` + "`" + `first` + "`" + `."
+    last: Int
+  ): [TranscriptEntry!]
   "Number of transcript turns, all roles (0 without a transcript)."
   transcriptLength: Int!
 }

@@ -17,6 +17,7 @@ type CallByIDsInput struct {
 type Mutation struct {
 }
 
+// Reads: call attempts page by page, one call order, Relay refetches.
 type Query struct {
 }
 
