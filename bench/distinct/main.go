@@ -20,13 +20,11 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/revox-graphql/gateway/bench/internal/closedloop"
 	"github.com/revox-graphql/gateway/bench/internal/revproxy"
 	"github.com/revox-graphql/gateway/bench/internal/workload"
 	"github.com/revox-graphql/gateway/internal/gateway"
@@ -107,54 +105,24 @@ func run(rounds int, duration time.Duration, clients int, profile string) error 
 			return err
 		}
 	}
-	p, g := median(pxRates), median(gwRates)
+	p, g := closedloop.Median(pxRates), closedloop.Median(gwRates)
 	fmt.Printf("| Contender (full-field pageSize=20, a different page per request, %d clients) | req/s (median of %d rounds) |\n|---|---|\n", clients, rounds)
 	fmt.Printf("| reverse proxy (`GET /call?page=k&page_size=20`) | %.0f |\n| gateway (`calls(page: k, pageSize: 20)`, every field, transcripts) | %.0f = %.2f× the proxy |\n", p, g, g/p)
 	return nil
 }
 
-// closedLoop runs clients that each send the next page's request as soon as
-// the previous answer is read, for duration, and returns the rate.
+// closedLoop runs the closed loop, request i asking page i mod pages, and
+// returns the rate; an answer that is not 200 or carries errors stops it.
 func closedLoop(ctx context.Context, mk func(context.Context, int) *http.Request, clients int, duration time.Duration) (float64, error) {
-	transport := &http.Transport{MaxIdleConnsPerHost: clients, DisableCompression: true}
-	defer transport.CloseIdleConnections()
-	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	var next, done atomic.Int64
-	var firstErr atomic.Value
-	start := time.Now()
-	deadline := start.Add(duration)
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			var buf bytes.Buffer
-			for time.Now().Before(deadline) {
-				resp, err := hc.Do(mk(ctx, int(next.Add(1))%pages))
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				buf.Reset()
-				_, err = buf.ReadFrom(resp.Body)
-				resp.Body.Close()
-				if err == nil && (resp.StatusCode != http.StatusOK || bytes.Contains(buf.Bytes(), []byte(`"errors"`))) {
-					err = fmt.Errorf("status %d: %.200s", resp.StatusCode, buf.Bytes())
-				}
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				done.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
+	page := func(ctx context.Context, i int) *http.Request { return mk(ctx, i%pages) }
+	n, elapsed, err := closedloop.Run(ctx, clients, duration, page, func(resp *http.Response, body []byte) error {
+		if resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
+			return fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+		}
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
-	return float64(done.Load()) / time.Since(start).Seconds(), nil
-}
-
-func median(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	return s[len(s)/2]
+	return float64(n) / elapsed.Seconds(), nil
 }

@@ -25,11 +25,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +34,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/revox-graphql/gateway/bench/internal/closedloop"
 	"github.com/revox-graphql/gateway/bench/internal/workload"
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/revox"
@@ -197,7 +195,7 @@ func run(ctx context.Context, duration time.Duration, rounds, clients int, disti
 		}
 	}
 
-	base, baseCPU := median(contenders[0].rates), median(contenders[0].cpu)
+	base, baseCPU := closedloop.Median(contenders[0].rates), closedloop.Median(contenders[0].cpu)
 	fmt.Printf("Full-field 100-attempt page (`%s`), %s, %d clients, median of %d interleaved rounds of %s.\n"+
 		"CPU/request is this process's CPU time (gateway, sandbox and clients) per answered request;\n"+
 		"its ratio to identity's is what req/s would be on a machine of its own.\n\n",
@@ -213,8 +211,8 @@ func run(ctx context.Context, duration time.Duration, rounds, clients int, disti
 		for _, r := range c.rates {
 			each = append(each, strconv.FormatFloat(r, 'f', 0, 64))
 		}
-		m := median(c.rates)
-		cpu := median(c.cpu)
+		m := closedloop.Median(c.rates)
+		cpu := closedloop.Median(c.cpu)
 		fmt.Printf("| %s | %s | %d | %.1f× | %.0f | %+.1f%% | %.0f | %+.1f%% | %s |\n", codingName(c.coding), level, c.bytes,
 			float64(contenders[0].bytes)/float64(c.bytes), m, 100*(m/base-1), cpu, 100*(baseCPU/cpu-1), strings.Join(each, ", "))
 	}
@@ -237,54 +235,22 @@ func codingName(c string) string {
 	return c
 }
 
-// closedLoop runs clients that each send their next request as soon as the
-// previous one is answered, until duration has passed, and returns the
-// number answered and the time taken.
+// closedLoop runs the closed loop against c, each request for the next of
+// bodies, and returns the number answered and the time taken.
 func closedLoop(ctx context.Context, c *contender, bodies [][]byte, clients int, duration time.Duration) (int64, time.Duration, error) {
 	accept := codingName(c.coding)
-	transport := &http.Transport{MaxIdleConnsPerHost: clients, DisableCompression: true}
-	defer transport.CloseIdleConnections()
-	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	var next, done atomic.Int64
-	var firstErr atomic.Value
-	start := time.Now()
-	deadline := start.Add(duration)
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			var buf bytes.Buffer
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				body := bodies[int(next.Add(1))%len(bodies)]
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept-Encoding", accept)
-				resp, err := hc.Do(req)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				buf.Reset()
-				_, err = buf.ReadFrom(resp.Body)
-				resp.Body.Close()
-				if err == nil && (resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != c.coding) {
-					err = fmt.Errorf("%s: status %d, Content-Encoding %q: %.200s", c.name(), resp.StatusCode, resp.Header.Get("Content-Encoding"), buf.Bytes())
-				}
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				done.Add(1)
-			}
-		})
+	request := func(ctx context.Context, i int) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(bodies[i%len(bodies)]))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept-Encoding", accept)
+		return req
 	}
-	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, 0, err
-	}
-	if ctx.Err() != nil {
-		return 0, 0, ctx.Err()
-	}
-	return done.Load(), time.Since(start), nil
+	return closedloop.Run(ctx, clients, duration, request, func(resp *http.Response, body []byte) error {
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != c.coding {
+			return fmt.Errorf("%s: status %d, Content-Encoding %q: %.200s", c.name(), resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
+		}
+		return nil
+	})
 }
 
 // fetchOnce asks c for the page once and returns the body as sent and
@@ -337,15 +303,4 @@ func sameJSON(a, b []byte) bool {
 	ja, _ := json.Marshal(x)
 	jb, _ := json.Marshal(y)
 	return bytes.Equal(ja, jb)
-}
-
-func median(xs []float64) float64 {
-	s := slices.Sorted(slices.Values(xs))
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
