@@ -175,9 +175,8 @@ func preventCSRF(f refuser, next http.Handler) http.Handler {
 // requests; a request without one is refused before any upstream call.
 func forwardCredential(f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 512 || strings.ContainsAny(token, " \t\r\n") {
+		token, ok := bearerOf(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="revox"`)
 			f.refuse(w, r, http.StatusUnauthorized, CodeUnauthenticated, "send your Revox API key as Authorization: Bearer <key>")
 			return

@@ -212,15 +212,11 @@ func (s *Subscriptions) initConnection(cfg Config) transport.WebsocketInitFunc {
 // header to connection_init.
 type upgradeAuthorizationKey struct{}
 
-// bearerOf is the token of an `Authorization: Bearer …` value.
-func bearerOf(v string) (string, bool) {
-	scheme, token, ok := strings.Cut(v, " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > 512 || strings.ContainsAny(token, " \t\r\n") {
-		return "", false
-	}
-	return token, true
-}
+// maxRevoxKeyBytes bounds the Revox keys callers forward.
+const maxRevoxKeyBytes = 512
+
+// bearerOf is the Revox key of an `Authorization: Bearer …` value.
+func bearerOf(v string) (string, bool) { return inbound.ParseBearer(v, maxRevoxKeyBytes) }
 
 // isWebSocket reports a WebSocket upgrade.
 func isWebSocket(r *http.Request) bool {

@@ -56,12 +56,23 @@ func BearerToken(h http.Header) (string, error) {
 	if v == "" {
 		return "", ErrMissing
 	}
-	scheme, token, ok := strings.Cut(v, " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > maxTokenBytes || strings.ContainsAny(token, " \t\r\n") {
+	token, ok := ParseBearer(v, maxTokenBytes)
+	if !ok {
 		return "", ErrInvalid
 	}
 	return token, nil
+}
+
+// ParseBearer is the token of an Authorization value `Bearer <token>`
+// (scheme in any case), refusing an empty token, one longer than maxLen
+// bytes, and one with white space inside.
+func ParseBearer(v string, maxLen int) (string, bool) {
+	scheme, token, ok := strings.Cut(v, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || len(token) > maxLen || strings.ContainsAny(token, " \t\r\n") {
+		return "", false
+	}
+	return token, true
 }
 
 type principalKey struct{}
