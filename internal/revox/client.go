@@ -228,11 +228,17 @@ type ListCallsOptions struct {
 // ListCalls fetches one page of call attempts. A page shorter than PageSize
 // is the last one: the API returns no total and no next-page token.
 func (c *Client) ListCalls(ctx context.Context, opts ListCallsOptions) ([]CallAttempt, error) {
-	req, err := c.listRequest("ListCalls", opts)
+	return c.listCalls(ctx, c.layers.reads, "ListCalls", opts)
+}
+
+// listCalls reads one page through the layers d; name is the method asking,
+// for errors.
+func (c *Client) listCalls(ctx context.Context, d doer, name string, opts ListCallsOptions) ([]CallAttempt, error) {
+	req, err := c.listRequest(name, opts)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.layers.reads.Do(ctx, req)
+	v, err := d.Do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -271,17 +277,22 @@ type GetCallOptions struct {
 
 // GetCall fetches one call order with all its attempts, newest first.
 func (c *Client) GetCall(ctx context.Context, id string, opts GetCallOptions) (*CallOrder, error) {
+	return c.getCall(ctx, c.layers.reads, id, opts.Credential)
+}
+
+// getCall reads order id through the layers d.
+func (c *Client) getCall(ctx context.Context, d doer, id, cred string) (*CallOrder, error) {
 	// "." and ".." survive path escaping and would address another
 	// resource once a proxy cleans the path; no call has such an id.
 	if id == "" || id == "." || id == ".." {
 		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
 	}
 	path := "/call/" + url.PathEscape(id)
-	v, err := c.layers.reads.Do(ctx, &request{
+	v, err := d.Do(ctx, &request{
 		Endpoint:   "get_call",
 		Path:       path,
 		URL:        c.base + path,
-		Credential: c.credential(opts.Credential),
+		Credential: c.credential(cred),
 		Decode:     func(data []byte) (any, error) { return decodeCallOrder(data) },
 	})
 	if err != nil {

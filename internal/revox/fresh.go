@@ -9,13 +9,5 @@ import (
 // that must see changes as they happen. It goes through the same retries,
 // breaker and concurrency bound as every read.
 func (c *Client) ListCallsFresh(ctx context.Context, opts ListCallsOptions) ([]CallAttempt, error) {
-	req, err := c.listRequest("ListCallsFresh", opts)
-	if err != nil {
-		return nil, err
-	}
-	v, err := c.layers.fresh.Do(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	return v.([]CallAttempt), nil
+	return c.listCalls(ctx, c.layers.fresh, "ListCallsFresh", opts)
 }

@@ -197,13 +197,21 @@ func (r *retrier) Do(ctx context.Context, req *request) (any, error) {
 			return nil, err
 		}
 		r.observer.UpstreamRetry(req.Endpoint)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, wait) {
 			return nil, err
 		}
+	}
+}
+
+// sleep waits d, and reports false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -97,9 +97,7 @@ func (c *Client) CancelCall(ctx context.Context, cred, id string) error {
 // also retried on 5xx and transport errors; others end there with an
 // *OutcomeUnknownError.
 func (c *Client) write(ctx context.Context, endpoint, path, cred string, body []byte, idempotent bool) ([]byte, error) {
-	if cred == "" {
-		cred = c.apiKey
-	}
+	cred = c.credential(cred)
 	var last error
 	for n := range maxWriteAttempts {
 		if n > 0 {
@@ -107,12 +105,8 @@ func (c *Client) write(ctx context.Context, endpoint, path, cred string, body []
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 				return nil, last
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !sleep(ctx, wait) {
 				return nil, last
-			case <-t.C:
 			}
 		}
 		data, written, err := c.post(ctx, endpoint, path, cred, body)
@@ -189,24 +183,7 @@ func (c *Client) post(ctx context.Context, endpoint, path, cred string, body []b
 // cache nor joined to a request already in flight (which may have left
 // before a write), for answering an order right after changing it.
 func (c *Client) GetCallFresh(ctx context.Context, cred, id string) (*CallOrder, error) {
-	if id == "" || id == "." || id == ".." {
-		return nil, &APIError{StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/call/", Message: "invalid id"}
-	}
-	if cred == "" {
-		cred = c.apiKey
-	}
-	path := "/call/" + url.PathEscape(id)
-	v, err := c.layers.fresh.Do(ctx, &request{
-		Endpoint:   "get_call",
-		Path:       path,
-		URL:        c.base + path,
-		Credential: cred,
-		Decode:     func(data []byte) (any, error) { return decodeCallOrder(data) },
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*CallOrder), nil
+	return c.getCall(ctx, c.layers.fresh, id, cred)
 }
 
 // Forget drops the cached responses of cred (the client's own key when
