@@ -48,6 +48,9 @@ type config struct {
 	Inbound inboundConfig
 	// IdempotencyTTL is how long a createCall idempotency record is kept.
 	IdempotencyTTL time.Duration
+	// LengthsTTL is how long a list's length is remembered once its end
+	// was seen (LIST_LENGTH_TTL; 0 remembers none).
+	LengthsTTL time.Duration
 	// Live configures the subscriptions' pollers (config_live.go).
 	Live liveConfig
 }
@@ -133,7 +136,7 @@ func readConfig(cmd string, r *envReader) config {
 	u.MaxConcurrency = r.integer(setting{Name: "REVOX_MAX_CONCURRENCY", Meaning: "upstream requests in flight from the whole gateway"}, revox.DefaultMaxConcurrency, 1, 4096)
 	u.BreakerThreshold = r.integer(setting{Name: "REVOX_BREAKER_THRESHOLD", Meaning: "consecutive upstream failures that open the breaker; 0 is off"}, revox.DefaultBreakerThreshold, 0, 1000)
 	u.BreakerOpenFor = r.duration(setting{Name: "REVOX_BREAKER_OPEN_FOR", Meaning: "how long the breaker stays open"}, revox.DefaultBreakerOpenFor)
-	u.CacheTTL = r.ttl(setting{Name: "CACHE_TTL", Default: "0 (off)", Meaning: "keep successful upstream responses this long"})
+	u.CacheTTL = r.ttl(setting{Name: "CACHE_TTL", Default: "0 (off)", Meaning: "keep successful upstream responses this long"}, 0)
 	u.MaxBodyBytes = int64(r.integer(setting{Name: "REVOX_MAX_BODY_BYTES", Meaning: "largest upstream response body read"}, revox.DefaultMaxBodyBytes, 1<<10, 1<<30))
 
 	g := &c.Gateway
@@ -230,6 +233,7 @@ func readWriteSettings(r *envReader, c *config, authMode string) {
 	g.AllowAnonymousWrites = r.boolean(setting{Name: "ALLOW_ANONYMOUS_WRITES", Default: "true against the sandbox, else false", Meaning: "let mutations through in server mode without INBOUND_AUTH (anyone reaching the gateway spends its key)"}, c.Sandbox)
 	g.MaxMutations = r.integer(setting{Name: "MAX_MUTATIONS", Meaning: "mutation fields per operation"}, gateway.DefaultMaxMutations, 1, 1000)
 	c.IdempotencyTTL = r.duration(setting{Name: "IDEMPOTENCY_TTL", Meaning: "how long a createCall idempotency key is remembered"}, idempotency.DefaultTTL)
+	c.LengthsTTL = r.ttl(setting{Name: "LIST_LENGTH_TTL", Meaning: "how long a list's length is remembered once its end was seen, so `last: n` finds the end in one round trip (always verified; shared through Redis)"}, paging.DefaultLengthsTTL)
 }
 
 // readFaults reads the fault knobs of the sandbox command, for load, soak

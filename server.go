@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/revox-graphql/gateway/graph"
+	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/idempotency"
 	"github.com/revox-graphql/gateway/internal/inbound"
@@ -133,6 +134,10 @@ func serveGateway(ctx context.Context, logger *slog.Logger, cfg config) error {
 	gw.APQCache, gw.RateLimiter, gw.Idempotency, gw.Redis = shared.apq, shared.rateLimiter, shared.idempotency, shared.status
 	if gw.Idempotency == nil {
 		gw.Idempotency = idempotency.NewMemory(idempotency.MemoryOptions{TTL: cfg.IdempotencyTTL})
+	}
+	gw.Lengths = paging.NewLengths(cfg.LengthsTTL, paging.DefaultLengthsEntries)
+	if shared.lengths != nil {
+		gw.Lengths.Share(shared.lengths)
 	}
 	if gw.Inbound, err = inboundAuthenticator(ctx, cfg.Inbound); err != nil {
 		return err

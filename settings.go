@@ -87,10 +87,10 @@ func (r *envReader) duration(s setting, def time.Duration) time.Duration {
 }
 
 // ttl reads a duration whose zero turns something off.
-func (r *envReader) ttl(s setting) time.Duration {
-	v := r.get(s, "0")
+func (r *envReader) ttl(s setting, def time.Duration) time.Duration {
+	v := r.get(s, def.String())
 	if v == "" {
-		return 0
+		return def
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {

@@ -6,6 +6,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 
+	"github.com/revox-graphql/gateway/graph/paging"
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/idempotency"
 	"github.com/revox-graphql/gateway/internal/redisstore"
@@ -22,6 +23,7 @@ type sharedState struct {
 	idempotency idempotency.Store
 	rateLimiter gateway.RateLimiter
 	status      gateway.StatusReporter
+	lengths     paging.SharedLengths
 }
 
 // openShared connects to Redis when REDIS_URL is set. It does not wait for
@@ -52,6 +54,7 @@ func openShared(cfg config, logger *slog.Logger, tel *telemetry.Telemetry) (*sha
 	if cfg.Upstream.CacheTTL > 0 {
 		s.cache = redisstore.NewResponseCache(conn)
 	}
+	s.lengths = redisstore.NewLengths(conn)
 	s.idempotency = redisstore.NewIdempotencyStore(conn, redisstore.IdempotencyOptions{TTL: cfg.IdempotencyTTL})
 	if g.RateLimitRPS > 0 {
 		burst := g.RateLimitBurst

@@ -173,31 +173,35 @@ func CredentialFrom(ctx context.Context) string {
 type ctxKey struct{}
 
 // Middleware gives every HTTP request its own Loaders. The list lengths
-// they remember (paging.Lengths) are shared by the requests of one
-// middleware, per credential.
-func Middleware(up Upstream, concurrency int) func(http.Handler) http.Handler {
-	lengths := paging.NewLengths(paging.DefaultLengthsTTL, paging.DefaultLengthsEntries)
+// they remember (lengths, see paging.Lengths; nil remembers none) outlive
+// the request, per upstream credential.
+func Middleware(up Upstream, concurrency int, lengths *paging.Lengths) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			l := New(up, concurrency, CredentialFrom(r.Context()))
-			l.lengths, l.scope = lengths, scopeOf(r)
+			l := newWithLengths(up, concurrency, CredentialFrom(r.Context()), lengths)
 			ctx := context.WithValue(r.Context(), ctxKey{}, l)
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }
 
-// scopeOf names whose lists a request reads, for remembered list lengths:
-// a digest of its Authorization header. With AUTH_MODE=forward that header
-// is the upstream credential, so no two credentials share a scope; with
-// AUTH_MODE=server every request reads the server key's lists and a scope
-// per header only remembers less. The digest keeps keys out of the memo.
-func scopeOf(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if h == "" {
+// newWithLengths makes the loaders of one request or operation, reading
+// the lists of credential, with the lengths remembered for them.
+func newWithLengths(up Upstream, concurrency int, credential string, lengths *paging.Lengths) *Loaders {
+	l := New(up, concurrency, credential)
+	l.lengths, l.scope = lengths, scopeOf(credential)
+	return l
+}
+
+// scopeOf names whose lists a credential reads, for remembered list
+// lengths: a digest of it, which keeps keys out of the memo (and out of
+// Redis when lengths are shared). With AUTH_MODE=server the credential is
+// empty and every request reads the server key's lists: one scope.
+func scopeOf(credential string) string {
+	if credential == "" {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(h))
+	sum := sha256.Sum256([]byte(credential))
 	return string(sum[:])
 }
 
@@ -214,10 +218,10 @@ func For(ctx context.Context) *Loaders {
 // PerOperation gives an operation whose request carried no Loaders (one of
 // the many operations of a WebSocket) Loaders of its own, whose cache lives
 // as long as that operation. Requests through Middleware keep theirs.
-func PerOperation(up Upstream, concurrency int) graphql.OperationMiddleware {
+func PerOperation(up Upstream, concurrency int, lengths *paging.Lengths) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if _, ok := ctx.Value(ctxKey{}).(*Loaders); !ok {
-			ctx = context.WithValue(ctx, ctxKey{}, New(up, concurrency, CredentialFrom(ctx)))
+			ctx = context.WithValue(ctx, ctxKey{}, newWithLengths(up, concurrency, CredentialFrom(ctx), lengths))
 		}
 		return next(ctx)
 	}

@@ -172,7 +172,7 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 		// No window to load; hasPreviousPage below asks whether the list
 		// has any attempt.
 	case p.fromEnd:
-		remembered, ok := src.Lengths.get(src.Scope, f.Key)
+		remembered, ok := src.Lengths.get(ctx, src.Scope, f.Key)
 		total, err := findEnd(fe, p.count, maxSize, remembered, ok)
 		if err != nil {
 			return nil, err
@@ -217,7 +217,7 @@ func Resolve(ctx context.Context, src Source, a Args, f Filter, lim Limits, want
 		conn.PageInfo.HasNextPage, _ = fe.exists(p.end)
 	}
 	if t, ok := fe.total(); ok {
-		src.Lengths.put(src.Scope, f.Key, t)
+		src.Lengths.put(ctx, src.Scope, f.Key, t)
 	}
 	return conn, nil
 }

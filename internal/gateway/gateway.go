@@ -36,6 +36,11 @@ type Config struct {
 	Limits paging.Limits
 	// UpstreamConcurrency bounds concurrent upstream requests per GraphQL request.
 	UpstreamConcurrency int
+	// Lengths remembers how long lists were when their end was seen, so
+	// that `last: n` finds it in one round trip (LIST_LENGTH_TTL); nil
+	// means paging.NewLengths with its defaults. Share it through Redis
+	// between replicas with its Share method.
+	Lengths *paging.Lengths
 	// QueryCacheSize is the number of parsed and validated queries kept.
 	QueryCacheSize int
 	// CORSAllowedOrigins lists origins allowed cross-origin; empty allows none.
@@ -148,6 +153,9 @@ func (c *Config) withDefaults() {
 	if c.UpstreamConcurrency == 0 {
 		c.UpstreamConcurrency = DefaultUpstreamConcurrency
 	}
+	if c.Lengths == nil {
+		c.Lengths = paging.NewLengths(paging.DefaultLengthsTTL, paging.DefaultLengthsEntries)
+	}
 	if c.QueryCacheSize == 0 {
 		c.QueryCacheSize = DefaultQueryCacheSize
 	}
@@ -251,8 +259,8 @@ func New(cfg Config) http.Handler {
 	// per-request loaders as /query does. A WebSocket carries many
 	// operations over its life, so it gets none (a loader's cache would
 	// outlive the operation that filled it).
-	srv.AroundOperations(loaders.PerOperation(cfg.Upstream, cfg.UpstreamConcurrency))
-	withLoaders := loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency)(srv)
+	srv.AroundOperations(loaders.PerOperation(cfg.Upstream, cfg.UpstreamConcurrency, cfg.Lengths))
+	withLoaders := loaders.Middleware(cfg.Upstream, cfg.UpstreamConcurrency, cfg.Lengths)(srv)
 	mux.Handle("/query", routeQuery(cfg, srv, withLoaders, compress(protectQuery(cfg, withLoaders))))
 	if cfg.Subscriptions.WebhookSecret != "" {
 		mux.Handle("POST "+WebhookPath, webhook(cfg.Subscriptions.WebhookSecret, cfg.Subscriptions.Registry))

@@ -45,6 +45,7 @@ const (
 	ComponentCache       = "cache"
 	ComponentRateLimit   = "rate_limit"
 	ComponentIdempotency = "idempotency"
+	ComponentLengths     = "lengths"
 )
 
 // Options configure Open.
@@ -125,7 +126,7 @@ func Open(opts Options) (*Conn, error) {
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
-	for _, comp := range []string{ComponentAPQ, ComponentCache, ComponentRateLimit, ComponentIdempotency} {
+	for _, comp := range []string{ComponentAPQ, ComponentCache, ComponentRateLimit, ComponentIdempotency, ComponentLengths} {
 		c.fallbacks.WithLabelValues(comp)
 	}
 	if opts.Registerer != nil {
