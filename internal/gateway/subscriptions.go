@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -273,7 +274,12 @@ func getAsPost(r *http.Request) (*http.Request, error) {
 // chains: they outlive REQUEST_TIMEOUT and MAX_IN_FLIGHT (MAX_SUBSCRIPTIONS
 // bounds them), and a WebSocket client may authenticate in connection_init.
 func routeQuery(cfg Config, gql, stream, query http.Handler) http.Handler {
+	f := refuser{cfg.Telemetry}
 	ws := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !originAllowed(r, cfg.CORSAllowedOrigins) {
+			f.refuse(w, r, http.StatusForbidden, CodeForbiddenOrigin, "a WebSocket from origin "+strconv.Quote(r.Header.Get("Origin"))+" is not allowed: list it in CORS_ALLOWED_ORIGINS")
+			return
+		}
 		ctx := context.WithValue(r.Context(), upgradeAuthorizationKey{}, r.Header.Get("Authorization"))
 		gql.ServeHTTP(w, r.WithContext(ctx))
 	}))
@@ -293,7 +299,6 @@ func routeQuery(cfg Config, gql, stream, query http.Handler) http.Handler {
 		}
 		stream.ServeHTTP(flushWriter{w, rc}, r.WithContext(ctx))
 	})
-	f := refuser{cfg.Telemetry}
 	if cfg.AuthMode == AuthForward {
 		sse = forwardCredential(f, sse)
 	}

@@ -56,6 +56,16 @@ var knownCodes = map[string]bool{
 	"CSRF_PREVENTED":            true,
 	"RATE_LIMITED":              true,
 	"OVERLOADED":                true,
+	"FORBIDDEN":                 true,
+	"FORBIDDEN_ORIGIN":          true,
+	"METHOD_NOT_ALLOWED":        true,
+	"SHUTTING_DOWN":             true,
+	"TOO_MANY_MUTATIONS":        true,
+	"TOO_MANY_SUBSCRIPTIONS":    true,
+	"IDEMPOTENCY_KEY_REUSED":    true,
+	"IDEMPOTENCY_UNAVAILABLE":   true,
+	"OUTCOME_UNKNOWN":           true,
+	"UPSTREAM_REDIRECT":         true,
 }
 
 // codeLabel bounds an error's extensions.code.
