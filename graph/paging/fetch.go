@@ -27,8 +27,6 @@ type fetcher struct {
 	// present is the greatest offset known to hold an attempt (-1: none),
 	// absent the least known to hold none (-1: none known).
 	present, absent int
-	// rounds counts the rounds that waited on at least one page.
-	rounds int
 }
 
 func newFetcher(ctx context.Context, src Source) *fetcher {
@@ -51,12 +49,10 @@ func (f *fetcher) start(r pageRef) {
 
 // round waits for every started page.
 func (f *fetcher) round() error {
-	waited := false
 	for _, l := range f.order {
 		if l.done {
 			continue
 		}
-		waited = true
 		items, err := l.wait()
 		if err != nil {
 			return err
@@ -68,9 +64,6 @@ func (f *fetcher) round() error {
 		if len(items) < l.ref.size && (f.absent < 0 || l.ref.start()+len(items) < f.absent) {
 			f.absent = l.ref.start() + len(items)
 		}
-	}
-	if waited {
-		f.rounds++
 	}
 	return nil
 }

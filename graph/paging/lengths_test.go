@@ -52,10 +52,14 @@ func TestLengthsAreBoundedAndShortLived(t *testing.T) {
 	})
 	t.Run("a TTL of zero turns the memo off", func(t *testing.T) {
 		t.Parallel()
-		l := NewLengths(0, 8)
+		store := &sharedMap{m: map[string]int{lengthKey{"a", ""}.sharedKey(): 5}}
+		l := NewLengths(0, 8).Share(store)
 		l.put(t.Context(), "a", "", 1)
 		if _, ok := l.get(t.Context(), "a", ""); ok {
 			t.Fatal("remembered with a TTL of zero")
+		}
+		if store.sets != 0 || store.gets != 0 {
+			t.Fatalf("a memo that is off asked the shared store %d times and wrote it %d times (a TTL of 0 never expires in Redis)", store.gets, store.sets)
 		}
 	})
 	t.Run("a nil memo remembers nothing", func(t *testing.T) {

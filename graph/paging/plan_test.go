@@ -182,3 +182,73 @@ func BenchmarkResolve(b *testing.B) {
 		})
 	}
 }
+
+// cheapestChain is cover's specification, by exhaustion: the least cost
+// (attempts fetched plus requestCost per request) of one to maxPages
+// contiguous pages of at most maxSize that hold [a, b), the first holding
+// a, each next starting where the previous ends.
+func cheapestChain(a, b, maxSize, maxPages int) int {
+	best := -1
+	var extend func(end, pages, cost int)
+	extend = func(end, pages, cost int) {
+		if end >= b {
+			if best < 0 || cost < best {
+				best = cost
+			}
+			return
+		}
+		if pages == maxPages {
+			return
+		}
+		for s := 1; s <= maxSize; s++ {
+			if end%s == 0 {
+				extend(end+s, pages+1, cost+s+requestCost)
+			}
+		}
+	}
+	for s := 1; s <= maxSize; s++ {
+		extend(a/s*s+s, 1, s+requestCost)
+	}
+	return best
+}
+
+// TestCoverFetchesTheFewestAttempts holds cover to the cheapest chain of
+// aligned pages found by trying them all: what the upstream is asked for,
+// per window, is the least the page-numbered API allows.
+func TestCoverFetchesTheFewestAttempts(t *testing.T) {
+	t.Parallel()
+	const maxSize = 40
+	for a := 0; a <= 240; a += 3 {
+		for _, n := range []int{1, 2, 7, 13, 20, 37, 40} {
+			pages := cover(a, a+n, maxSize, maxWindowPages)
+			got := fetched(pages) + requestCost*len(pages)
+			if want := cheapestChain(a, a+n, maxSize, maxWindowPages); got != want {
+				t.Fatalf("cover(%d, %d) = %v costs %d; the cheapest chain costs %d", a, a+n, pages, got, want)
+			}
+		}
+	}
+}
+
+func TestPageModeLooksAheadInTheSameRequestOnPageZero(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name             string
+		index, size, max int
+		next             bool
+		wantPages        []pageRef
+		wantProbe        *pageRef
+	}{
+		{"page 0 with hasNextPage: one request of one attempt more", 0, 20, 100, true, []pageRef{{0, 21}}, nil},
+		{"page 0 of the largest size: the page and a probe", 0, 100, 100, true, []pageRef{{0, 100}}, &pageRef{100, 1}},
+		{"page 3: the page itself and a probe after it", 3, 20, 100, true, []pageRef{{3, 20}}, &pageRef{80, 1}},
+		{"without hasNextPage: the page alone", 0, 20, 100, false, []pageRef{{0, 20}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pages, probe := planPage(tc.index, tc.size, tc.next, tc.max)
+			if !slices.Equal(pages, tc.wantPages) || (probe == nil) != (tc.wantProbe == nil) || probe != nil && *probe != *tc.wantProbe {
+				t.Fatalf("planPage = %v, %v; want %v, %v", pages, probe, tc.wantPages, tc.wantProbe)
+			}
+		})
+	}
+}
