@@ -1,6 +1,7 @@
 package paging
 
 import (
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -148,4 +149,35 @@ func TestTheEndOfTheListIsFoundInFewRoundTrips(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestWhatTheSearchForTheEndCosts pins, per list length, what a `last: n`
+// with nothing remembered costs: round trips in sequence (latency) and
+// upstream requests (the rate limit), and bounds the attempts it fetches.
+// A change to the search that makes any of them worse shows here.
+func TestWhatTheSearchForTheEndCosts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ length, last, rounds, requests int }{
+		{0, 20, 2, 9}, {1, 20, 2, 9}, {19, 20, 2, 9}, {20, 20, 3, 17}, {21, 100, 2, 9},
+		{80, 20, 4, 26}, {100, 20, 4, 26}, {100, 100, 3, 18}, {320, 20, 4, 25}, {320, 100, 3, 19},
+		{500, 100, 4, 27}, {1010, 20, 4, 26}, {1010, 100, 4, 27}, {5000, 20, 5, 35}, {5000, 100, 4, 26},
+		{10_000, 20, 5, 34}, {100_000, 20, 7, 50}, {100_000, 100, 6, 43},
+	} {
+		t.Run(fmt.Sprintf("%d attempts, last %d", tc.length, tc.last), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				l := &fakeList{n: tc.length, latency: latency}
+				got := rounds(t, l, Args{Last: ptr(tc.last)}, wantAll)
+				if got != tc.rounds || len(l.loads) != tc.requests {
+					t.Fatalf("%d round trips and %d requests (%v), want %d and %d", got, len(l.loads), l.loads, tc.rounds, tc.requests)
+				}
+				// The window, an attempt per probe, and a bracket narrower
+				// than half the window.
+				served := min(tc.length, tc.last)
+				if l.fetched > served+len(l.loads)+tc.last/2 {
+					t.Fatalf("%d attempts fetched to serve %d in %d requests", l.fetched, served, len(l.loads))
+				}
+			})
+		})
+	}
 }
