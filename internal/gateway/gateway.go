@@ -233,7 +233,7 @@ func New(cfg Config) http.Handler {
 	srv.SetDisableSuggestion(cfg.DisableIntrospection)
 	srv.SetParserTokenLimit(cfg.Operation.MaxTokens + 1)
 	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: cfg.APQCache}})
-	srv.Use(newOperationLimiter(cfg.Operation))
+	srv.Use(newOperationLimiter(cfg.Operation, cfg.QueryCacheSize))
 	srv.Use(accessGuard{
 		inboundAuth:    cfg.Inbound != nil,
 		anonymousWrite: cfg.AuthMode == AuthForward || cfg.AllowAnonymousWrites,
