@@ -8,6 +8,7 @@
 package revox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -264,9 +265,30 @@ func (c *Client) listRequest(name string, opts ListCallsOptions) (*request, erro
 		URL:        c.base + "/call?" + q.Encode(),
 		Credential: c.credential(opts.Credential),
 		Variant:    fields.variant(),
-		Decode:     func(data []byte) (any, error) { return decodeListPage(data, fields, opts.PageSize) },
+		Decode:     listDecoder(fields, opts.PageSize),
 	}, nil
 }
+
+// listDecoder decodes a page of GET /call for fields. A page read with its
+// transcripts is decoded in place from a copy of the body of its own
+// (Decode keeps nothing of the bytes it is given): one allocation of the
+// body's size instead of one for each string (issue 14). Without them, the
+// strings are copied, so that a page read for a few fields keeps the
+// transcripts it skipped out of memory; and so is a body over
+// maxInPlaceBody, so that the copy never adds more than that to what a
+// hostile body costs.
+func listDecoder(fields AttemptFields, most int) func([]byte) (any, error) {
+	return func(data []byte) (any, error) {
+		if fields&fieldTranscript != 0 && len(data) <= maxInPlaceBody {
+			return decodeListPageInPlace(bytes.Clone(data), fields, most)
+		}
+		return decodeListPage(data, fields, most)
+	}
+}
+
+// maxInPlaceBody bounds the bodies decoded in place: a 100-attempt page
+// with transcripts is 60-230 KB.
+const maxInPlaceBody = 1 << 20
 
 // GetCallOptions is what a request for one call order carries besides its id.
 type GetCallOptions struct {

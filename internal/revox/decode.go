@@ -24,6 +24,20 @@ func decodeJSON(data []byte, v any) (err error) {
 	return gojson.Unmarshal(data, v)
 }
 
+// decodeJSONInPlace is decodeJSON with the decoded strings referring to
+// data instead of copies of their bytes (a string with an escape or a
+// replaced invalid UTF-8 sequence is still a string of its own): data
+// must never be modified afterwards, and any string of the value keeps
+// all of it alive.
+func decodeJSONInPlace(data []byte, v any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoder panic: %v", p)
+		}
+	}()
+	return gojson.UnmarshalWithOption(data, v, gojson.DecodeNoCopyString())
+}
+
 // maxOrderAttempts bounds the attempts of one call order (a few retries in
 // practice): those past it are skipped undecoded, and the order refused.
 const maxOrderAttempts = 256
