@@ -6229,6 +6229,9 @@ func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionS
 var callAttemptConnectionImplementors = []string{"CallAttemptConnection"}
 
 func (ec *executionContext) _CallAttemptConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptConnection) graphql.Marshaler {
+	if m := ec.fastCallAttemptConnection(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, callAttemptConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6564,6 +6567,9 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
+	if m := ec.fastPageInfo(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)

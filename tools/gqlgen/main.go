@@ -20,7 +20,7 @@ import (
 var (
 	// fastPathTypes are the GraphQL object types the fast path writes,
 	// and lists of them.
-	fastPathTypes = []string{"CallAttemptEdge", "CallAttempt", "TranscriptEntry"}
+	fastPathTypes = []string{"CallAttemptConnection", "PageInfo", "CallAttemptEdge", "CallAttempt", "TranscriptEntry"}
 
 	// upstreamMaps are the types whose fields are mapped to the upstream
 	// JSON keys they read (look-ahead and projected decoding use the map).
