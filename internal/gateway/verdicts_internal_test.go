@@ -1,11 +1,17 @@
 package gateway
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/revox-graphql/gateway/graph/generated"
+	"github.com/revox-graphql/gateway/graph/resolvers"
 )
 
 func TestVerdictKeys(t *testing.T) {
@@ -53,4 +59,45 @@ func TestVerdictKeys(t *testing.T) {
 			t.Fatalf("%d verdicts kept, want 2", n)
 		}
 	})
+}
+
+// BenchmarkOperationLimits is what the limits cost one request of the
+// full 20-attempt page (bench/distinct's query): measured, and remembered.
+func BenchmarkOperationLimits(b *testing.B) {
+	var cfg Config
+	cfg.withDefaults()
+	es := generated.NewExecutableSchema(generated.Config{
+		Resolvers:  &resolvers.Resolver{Limits: cfg.Limits},
+		Complexity: resolvers.Complexity(cfg.Limits),
+	})
+	query := `{ calls(page: 3, pageSize: 20) { edges { cursor node {
+	  id phoneNumber status statusRaw result resultRaw dialError dialErrorRaw
+	  startedAt answeredAt endedAt durationSeconds recordingUrl endReason endedBy endedByRaw
+	  structuredOutput transcriptLength
+	  transcript { role roleRaw content toolName toolArguments toolIsError } } }
+	  pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`
+	doc, errs := gqlparser.LoadQuery(es.Schema(), query)
+	if errs != nil {
+		b.Fatal(errs)
+	}
+	for _, remembered := range []bool{false, true} {
+		b.Run(map[bool]string{false: "measured", true: "remembered"}[remembered], func(b *testing.B) {
+			l := newOperationLimiter(DefaultOperationLimits, 16)
+			_ = l.Validate(es)
+			oc := &graphql.OperationContext{Doc: doc, Variables: map[string]any{}}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				var err *gqlerror.Error
+				if remembered {
+					err = l.MutateOperationContext(ctx, oc)
+				} else {
+					err = l.judge(ctx, oc).err()
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
