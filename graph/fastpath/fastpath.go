@@ -1,7 +1,7 @@
 // Package fastpath is the runtime of the executor's fast path: it writes
-// objects of the types it is generated for (CallAttemptConnection,
-// PageInfo, CallAttemptEdge, CallAttempt, TranscriptEntry; see
-// tools/gqlgen), and lists of them, straight to JSON
+// objects of the types it is generated for (PageInfo, CallAttemptEdge,
+// CallAttempt, TranscriptEntry; see tools/gqlgen), and lists of them,
+// straight to JSON
 // from a plan compiled once per selection, instead of gqlgen's
 // field-by-field execution (a FieldContext, a context, a Marshaler closure
 // and a field set per field: about 280 allocations per attempt with a full

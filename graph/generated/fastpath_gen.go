@@ -24,40 +24,32 @@ func rememberResponseSize(oc *graphql.OperationContext, n int) { fastpath.Rememb
 // checked, in checking order, for their writing, which reads them in the
 // same order: a method runs once per object.
 type fastMemo struct {
-	v0 [][]model.CallAttemptEdge
+	v0 []*float64
 	r0 int
-	v1 [][]*model.CallAttempt
+	v1 [][]*model.TranscriptEntry
 	r1 int
-	v2 []*float64
+	v2 []int
 	r2 int
-	v3 [][]*model.TranscriptEntry
-	r3 int
-	v4 []int
-	r4 int
 }
 
 // mark is where the values of the next object start.
-func (m *fastMemo) mark() [5]int {
-	return [5]int{len(m.v0), len(m.v1), len(m.v2), len(m.v3), len(m.v4)}
+func (m *fastMemo) mark() [3]int {
+	return [3]int{len(m.v0), len(m.v1), len(m.v2)}
 }
 
 // reset drops the values kept since mark.
-func (m *fastMemo) reset(mark [5]int) {
+func (m *fastMemo) reset(mark [3]int) {
 	m.v0 = m.v0[:mark[0]]
 	m.v1 = m.v1[:mark[1]]
 	m.v2 = m.v2[:mark[2]]
-	m.v3 = m.v3[:mark[3]]
-	m.v4 = m.v4[:mark[4]]
 	_ = mark
 }
 
 // grow makes room for the values of n objects.
 func (m *fastMemo) grow(n int) {
-	m.v0 = make([][]model.CallAttemptEdge, 0, n)
-	m.v1 = make([][]*model.CallAttempt, 0, n)
-	m.v2 = make([]*float64, 0, n)
-	m.v3 = make([][]*model.TranscriptEntry, 0, n)
-	m.v4 = make([]int, 0, n)
+	m.v0 = make([]*float64, 0, n)
+	m.v1 = make([][]*model.TranscriptEntry, 0, n)
+	m.v2 = make([]int, 0, n)
 	_ = n
 }
 
@@ -67,252 +59,6 @@ func (m *fastMemo) rewind() {
 	m.r0 = 0
 	m.r1 = 0
 	m.r2 = 0
-	m.r3 = 0
-	m.r4 = 0
-}
-
-// Field kinds of CallAttemptConnection.
-const (
-	fastCallAttemptConnectionTypename = iota
-	fastCallAttemptConnectionEdges
-	fastCallAttemptConnectionNodes
-	fastCallAttemptConnectionPageInfo
-)
-
-// fastCallAttemptConnectionKeys are the response keys of the fields of CallAttemptConnection, by kind.
-var fastCallAttemptConnectionKeys = fastpath.FieldKeys("__typename", "edges", "nodes", "pageInfo")
-
-// fastPlanCallAttemptConnection is the plan of sel in this operation, compiled on first
-// use; nil when the fast path is off or sel has none.
-func (ec *executionContext) fastPlanCallAttemptConnection(ctx context.Context, sel ast.SelectionSet) (*fastpath.Operation, *fastpath.Plan) {
-	op := fastpath.OperationFrom(ctx)
-	if op == nil {
-		return nil, nil
-	}
-	k := fastpath.KeyOf(sel, "CallAttemptConnection")
-	p, ok := op.Plan(k)
-	if !ok {
-		p = ec.fastCompileCallAttemptConnection(ctx, sel)
-		op.StorePlan(k, p)
-	}
-	return op, p
-}
-
-func (ec *executionContext) fastCompileCallAttemptConnection(ctx context.Context, sel ast.SelectionSet) *fastpath.Plan {
-	fields, ok := fastpath.Collect(ec.OperationContext, sel, callAttemptConnectionImplementors)
-	if !ok {
-		return nil
-	}
-	p := fastpath.NewPlan(len(fields))
-	for i := range fields {
-		f := &fields[i]
-		var pf fastpath.Field
-		switch f.Name {
-		case "__typename":
-			pf.Kind = fastCallAttemptConnectionTypename
-		case "edges":
-			pf.Kind = fastCallAttemptConnectionEdges
-			if sub := ec.fastCompileCallAttemptEdge(ctx, f.Selections); sub != nil && sub.Fallbacks == 0 {
-				pf.Sub = sub
-				p.Check = true
-			} else {
-				pf.Fallback, pf.Collected = true, f
-			}
-		case "nodes":
-			pf.Kind = fastCallAttemptConnectionNodes
-			if sub := ec.fastCompileCallAttempt(ctx, f.Selections); sub != nil && sub.Fallbacks == 0 {
-				pf.Sub = sub
-				p.Check = true
-			} else {
-				pf.Fallback, pf.Collected = true, f
-			}
-		case "pageInfo":
-			pf.Kind = fastCallAttemptConnectionPageInfo
-			if sub := ec.fastCompilePageInfo(ctx, f.Selections); sub != nil && sub.Fallbacks == 0 {
-				pf.Sub = sub
-				p.Check = true
-			} else {
-				pf.Fallback, pf.Collected = true, f
-			}
-		default:
-			return nil
-		}
-		pf.Key = pf.KeyFor(f, fastCallAttemptConnectionKeys)
-		p.Add(pf)
-	}
-	return p
-}
-
-// fastCheckCallAttemptConnection reports whether the fast path can write obj (gqlgen
-// writes those that make errors), and the objects it then writes.
-func (ec *executionContext) fastCheckCallAttemptConnection(p *fastpath.Plan, obj *model.CallAttemptConnection, m *fastMemo) (int64, bool) {
-	objects := int64(1)
-	if !p.Check {
-		return objects, true
-	}
-	for i := range p.Fields {
-		f := &p.Fields[i]
-		if f.Fallback {
-			continue
-		}
-		switch f.Kind {
-		case fastCallAttemptConnectionEdges:
-			v := obj.Edges()
-			m.v0 = append(m.v0, v)
-			if v == nil {
-				return 0, false
-			}
-			for j := range v {
-				n, ok := ec.fastCheckCallAttemptEdge(f.Sub, &v[j], m)
-				if !ok {
-					return 0, false
-				}
-				objects += n
-			}
-		case fastCallAttemptConnectionNodes:
-			v := obj.Nodes()
-			m.v1 = append(m.v1, v)
-			if v == nil {
-				return 0, false
-			}
-			for _, e := range v {
-				if e == nil {
-					return 0, false
-				}
-				n, ok := ec.fastCheckCallAttempt(f.Sub, e, m)
-				if !ok {
-					return 0, false
-				}
-				objects += n
-			}
-		case fastCallAttemptConnectionPageInfo:
-			v := obj.PageInfo
-			n, ok := ec.fastCheckPageInfo(f.Sub, &v, m)
-			if !ok {
-				return 0, false
-			}
-			objects += n
-		}
-	}
-	return objects, true
-}
-
-// fastFallbacksCallAttemptConnection calls gqlgen's field functions for the fields of p
-// the fast path does not write, appending their Marshalers to ms; null
-// reports a null in a non-null field, which makes obj null.
-func (ec *executionContext) fastFallbacksCallAttemptConnection(ctx context.Context, p *fastpath.Plan, obj *model.CallAttemptConnection, ms []graphql.Marshaler) (_ []graphql.Marshaler, null bool) {
-	for i := range p.Fields {
-		f := &p.Fields[i]
-		if !f.Fallback {
-			continue
-		}
-		var m graphql.Marshaler
-		switch f.Kind {
-		case fastCallAttemptConnectionEdges:
-			m = ec._CallAttemptConnection_edges(ctx, *f.Collected, obj)
-			if m == graphql.Null {
-				null = true
-			}
-		case fastCallAttemptConnectionNodes:
-			m = ec._CallAttemptConnection_nodes(ctx, *f.Collected, obj)
-			if m == graphql.Null {
-				null = true
-			}
-		case fastCallAttemptConnectionPageInfo:
-			m = ec._CallAttemptConnection_pageInfo(ctx, *f.Collected, obj)
-			if m == graphql.Null {
-				null = true
-			}
-		}
-		ms = append(ms, m)
-	}
-	return ms, null
-}
-
-// fastAppendCallAttemptConnection appends obj, which fastCheckCallAttemptConnection accepted; ms are the
-// Marshalers of its fallback fields.
-func (ec *executionContext) fastAppendCallAttemptConnection(b []byte, p *fastpath.Plan, obj *model.CallAttemptConnection, ms []graphql.Marshaler, m *fastMemo) []byte {
-	b = append(b, '{')
-	for i := range p.Fields {
-		f := &p.Fields[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, f.Key...)
-		if f.Fallback {
-			b = fastpath.AppendMarshaler(b, ms[0])
-			ms = ms[1:]
-			continue
-		}
-		switch f.Kind {
-		case fastCallAttemptConnectionTypename:
-			b = append(b, `"CallAttemptConnection"`...)
-		case fastCallAttemptConnectionEdges:
-			v := m.v0[m.r0] // checked
-			m.r0++
-			if v == nil {
-				b = fastpath.AppendNull(b)
-				break
-			}
-			b = append(b, '[')
-			for j := range v {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = ec.fastAppendCallAttemptEdge(b, f.Sub, &v[j], nil, m)
-			}
-			b = append(b, ']')
-		case fastCallAttemptConnectionNodes:
-			v := m.v1[m.r1] // checked
-			m.r1++
-			if v == nil {
-				b = fastpath.AppendNull(b)
-				break
-			}
-			b = append(b, '[')
-			for j, e := range v {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				if e == nil {
-					b = fastpath.AppendNull(b)
-					continue
-				}
-				b = ec.fastAppendCallAttempt(b, f.Sub, e, nil, m)
-			}
-			b = append(b, ']')
-		case fastCallAttemptConnectionPageInfo:
-			v := obj.PageInfo
-			b = ec.fastAppendPageInfo(b, f.Sub, &v, nil, m)
-		}
-	}
-	return append(b, '}')
-}
-
-// fastCallAttemptConnection is the fast path's Marshaler of obj, nil when gqlgen's code
-// must write it.
-func (ec *executionContext) fastCallAttemptConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptConnection) graphql.Marshaler {
-	op, p := ec.fastPlanCallAttemptConnection(ctx, sel)
-	if p == nil || obj == nil {
-		return nil
-	}
-	m := new(fastMemo)
-	n, ok := ec.fastCheckCallAttemptConnection(p, obj, m)
-	if !ok {
-		return nil
-	}
-	var ms []graphql.Marshaler
-	if p.Fallbacks > 0 {
-		var null bool
-		if ms, null = ec.fastFallbacksCallAttemptConnection(ctx, p, obj, make([]graphql.Marshaler, 0, p.Fallbacks)); null {
-			return graphql.Null
-		}
-	}
-	op.Wrote(n)
-	return &fastpath.Writer{N: -1, Item: func(b []byte, _ int) []byte {
-		m.rewind()
-		return ec.fastAppendCallAttemptConnection(b, p, obj, ms, m)
-	}}
 }
 
 // Field kinds of PageInfo.
@@ -775,7 +521,7 @@ func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.Ca
 		switch f.Kind {
 		case fastCallAttemptDurationSeconds:
 			v := obj.DurationSeconds()
-			m.v2 = append(m.v2, v)
+			m.v0 = append(m.v0, v)
 			if v != nil && !fastpath.IsFinite(*v) {
 				return 0, false
 			}
@@ -784,7 +530,7 @@ func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.Ca
 			if err != nil {
 				return 0, false
 			}
-			m.v3 = append(m.v3, v)
+			m.v1 = append(m.v1, v)
 			if v == nil {
 				continue
 			}
@@ -803,7 +549,7 @@ func (ec *executionContext) fastCheckCallAttempt(p *fastpath.Plan, obj *model.Ca
 			if err != nil {
 				return 0, false
 			}
-			m.v4 = append(m.v4, v)
+			m.v2 = append(m.v2, v)
 		}
 	}
 	return objects, true
@@ -883,8 +629,8 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 			v := obj.EndedAt
 			b = fastpath.AppendDateTime(b, v)
 		case fastCallAttemptDurationSeconds:
-			v := m.v2[m.r2] // checked
-			m.r2++
+			v := m.v0[m.r0] // checked
+			m.r0++
 			b = fastpath.AppendOpt(b, v, fastpath.AppendFloat)
 		case fastCallAttemptRecordingURL:
 			v := obj.RecordingURL
@@ -922,8 +668,8 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 			}
 			b = append(b, ']')
 		case fastCallAttemptTranscript:
-			v := m.v3[m.r3] // checked
-			m.r3++
+			v := m.v1[m.r1] // checked
+			m.r1++
 			if v == nil {
 				b = fastpath.AppendNull(b)
 				break
@@ -941,8 +687,8 @@ func (ec *executionContext) fastAppendCallAttempt(b []byte, p *fastpath.Plan, ob
 			}
 			b = append(b, ']')
 		case fastCallAttemptTranscriptLength:
-			v := m.v4[m.r4] // checked
-			m.r4++
+			v := m.v2[m.r2] // checked
+			m.r2++
 			b = fastpath.AppendInt(b, v)
 		}
 	}

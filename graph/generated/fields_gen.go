@@ -8,7 +8,7 @@ import (
 
 // FastPathTypes are the GraphQL types the fast path writes, and lists of
 // them.
-var FastPathTypes = []string{"CallAttemptConnection", "PageInfo", "CallAttemptEdge", "CallAttempt", "TranscriptEntry"}
+var FastPathTypes = []string{"PageInfo", "CallAttemptEdge", "CallAttempt", "TranscriptEntry"}
 
 // CallAttemptUpstreamFields are the upstream fields each field of CallAttempt reads, from the
 // json tags of the fields it is bound to, or the fields its method reads;

@@ -6229,9 +6229,6 @@ func (ec *executionContext) _CallAttempt(ctx context.Context, sel ast.SelectionS
 var callAttemptConnectionImplementors = []string{"CallAttemptConnection"}
 
 func (ec *executionContext) _CallAttemptConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CallAttemptConnection) graphql.Marshaler {
-	if m := ec.fastCallAttemptConnection(ctx, sel, obj); m != nil {
-		return m
-	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, callAttemptConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
