@@ -5,6 +5,11 @@
 // processes of their own); rounds alternate the two, and the medians and
 // their ratio are printed. Loopback only; it stops by itself.
 //
+// The CPU time of the process per request is printed beside each rate: the
+// rates follow whatever else the machine runs, the CPU per request much
+// less, and when the machine is saturated the rates' ratio is the inverse
+// of the CPU ratio.
+//
 //	go run ./bench/distinct [-rounds 5] [-d 3s] [-clients 16]
 package main
 
@@ -76,19 +81,20 @@ func run(rounds int, duration time.Duration, clients int, profile string) error 
 		return req
 	}
 	ctx := context.Background()
-	var gwRates, pxRates []float64
+	var gwRates, pxRates, gwCPU, pxCPU []float64
 	fmt.Fprintf(os.Stderr, "%d rounds × %s, %d clients, each request for another of %d pages of 20\n", rounds, duration, clients, pages)
 	for round := range rounds {
-		px, err := closedLoop(ctx, proxyReq, clients, duration)
+		px, pxc, err := closedLoop(ctx, proxyReq, clients, duration)
 		if err != nil {
 			return fmt.Errorf("proxy: %w", err)
 		}
-		g, err := closedLoop(ctx, gatewayReq, clients, duration)
+		g, gc, err := closedLoop(ctx, gatewayReq, clients, duration)
 		if err != nil {
 			return fmt.Errorf("gateway: %w", err)
 		}
 		pxRates, gwRates = append(pxRates, px), append(gwRates, g)
-		fmt.Fprintf(os.Stderr, "round %d: reverse proxy %6.0f req/s, gateway %6.0f req/s\n", round+1, px, g)
+		pxCPU, gwCPU = append(pxCPU, pxc), append(gwCPU, gc)
+		fmt.Fprintf(os.Stderr, "round %d: reverse proxy %6.0f req/s %5.0f µs CPU/req, gateway %6.0f req/s %5.0f µs CPU/req\n", round+1, px, pxc, g, gc)
 	}
 	if profile != "" {
 		f, err := os.Create(profile)
@@ -99,30 +105,36 @@ func run(rounds int, duration time.Duration, clients int, profile string) error 
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
-		_, err = closedLoop(ctx, gatewayReq, clients, duration)
+		_, _, err = closedLoop(ctx, gatewayReq, clients, duration)
 		pprof.StopCPUProfile()
 		if err != nil {
 			return err
 		}
 	}
 	p, g := closedloop.Median(pxRates), closedloop.Median(gwRates)
-	fmt.Printf("| Contender (full-field pageSize=20, a different page per request, %d clients) | req/s (median of %d rounds) |\n|---|---|\n", clients, rounds)
-	fmt.Printf("| reverse proxy (`GET /call?page=k&page_size=20`) | %.0f |\n| gateway (`calls(page: k, pageSize: 20)`, every field, transcripts) | %.0f = %.2f× the proxy |\n", p, g, g/p)
+	pc, gc := closedloop.Median(pxCPU), closedloop.Median(gwCPU)
+	fmt.Printf("| Contender (full-field pageSize=20, a different page per request, %d clients) | req/s (median of %d rounds) | CPU per request (median) |\n|---|---|---|\n", clients, rounds)
+	fmt.Printf("| reverse proxy (`GET /call?page=k&page_size=20`) | %.0f | %.0f µs |\n", p, pc)
+	fmt.Printf("| gateway (`calls(page: k, pageSize: 20)`, every field, transcripts) | %.0f = %.2f× the proxy | %.0f µs: %.2f× the proxy's rate when CPU-bound |\n", g, g/p, gc, pc/gc)
 	return nil
 }
 
 // closedLoop runs the closed loop, request i asking page i mod pages, and
-// returns the rate; an answer that is not 200 or carries errors stops it.
-func closedLoop(ctx context.Context, mk func(context.Context, int) *http.Request, clients int, duration time.Duration) (float64, error) {
+// returns the rate and the CPU time of the whole process per request in
+// µs (clients, contender and upstream: on a machine shared with other
+// work, the rate follows the load, the CPU per request much less); an
+// answer that is not 200 or carries errors stops it.
+func closedLoop(ctx context.Context, mk func(context.Context, int) *http.Request, clients int, duration time.Duration) (rate, cpuPerRequest float64, err error) {
 	page := func(ctx context.Context, i int) *http.Request { return mk(ctx, i%pages) }
+	cpu := processCPU()
 	n, elapsed, err := closedloop.Run(ctx, clients, duration, page, func(resp *http.Response, body []byte) error {
 		if resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
 			return fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
+	if err != nil || n == 0 {
+		return 0, 0, err
 	}
-	return float64(n) / elapsed.Seconds(), nil
+	return float64(n) / elapsed.Seconds(), float64(processCPU()-cpu) / float64(time.Microsecond) / float64(n), nil
 }
