@@ -15,6 +15,19 @@ const (
 	codingGzip
 )
 
+// String is the coding's Content-Encoding name ("" for identity).
+func (c contentCoding) String() string {
+	switch c {
+	case codingZstd:
+		return "zstd"
+	case codingBrotli:
+		return "br"
+	case codingGzip:
+		return "gzip"
+	}
+	return ""
+}
+
 // offeredCodings are the codings in the gateway's order of preference on a
 // tie of q-values, least CPU per byte saved first. On the full-field
 // 100-attempt page at the default levels, gzip (klauspost/compress) is the

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"io"
 	"mime"
 	"net/http"
 	"runtime"
@@ -11,10 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
-	"github.com/andybalholm/brotli"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -25,7 +21,10 @@ type Compression struct {
 	Disable bool
 	// GzipLevel is a compress/flate level, 1 (fastest) to 9.
 	GzipLevel int
-	// BrotliLevel is 1 (fastest here) to 11.
+	// BrotliLevel is a level of andybalholm/brotli's match-finder encoder
+	// (NewWriterV2), 1 (fastest) to 9, which compresses the answers held
+	// whole; the few streamed (over 512 KiB, or flushed) use the reference
+	// encoder's port at this quality.
 	BrotliLevel int
 	// ZstdLevel is a zstd.EncoderLevel: 1 fastest, 2 default, 3 better, 4 best.
 	ZstdLevel int
@@ -75,24 +74,18 @@ var compressibleTypes = map[string]bool{
 	"image/svg+xml":            true,
 }
 
-// compressor compresses responses, with a bounded set of encoders per
+// compressor compresses responses, with a bounded set of codecs per
 // coding.
 type compressor struct {
 	cfg     Compression
-	gzip    *encoderSet[*gzip.Writer]
-	br      *encoderSet[*brotli.Writer]
-	zstd    *encoderSet[*zstd.Encoder]
+	gzip    *encoderSet[*gzipCodec]
+	br      *encoderSet[*brotliCodec]
+	zstd    *encoderSet[*zstdCodec]
 	answers *answerCache
 }
 
-// Window sizes: a response of a few hundred KiB gains nothing from more,
-// and the encoders' memory grows with them (zstd 0.7 MiB, brotli 1.6 MiB,
-// gzip 0.6 MiB each, as measured after a full-field 100-attempt page).
-const (
-	zstdWindow   = 128 << 10
-	brotliLGWin  = 18
-	encodersPerP = 4 // encoders per coding per GOMAXPROCS
-)
+// encodersPerP is the number of codecs per coding per GOMAXPROCS.
+const encodersPerP = 4
 
 func newCompressor(cfg Compression) *compressor {
 	cfg.withDefaults()
@@ -100,81 +93,22 @@ func newCompressor(cfg Compression) *compressor {
 	return &compressor{
 		cfg:     cfg,
 		answers: newAnswerCache(),
-		gzip: newEncoderSet(n, func() *gzip.Writer {
-			w, err := gzip.NewWriterLevel(nil, cfg.GzipLevel)
-			if err != nil {
-				w, _ = gzip.NewWriterLevel(nil, DefaultGzipLevel)
-			}
-			return w
-		}),
-		br: newEncoderSet(n, func() *brotli.Writer {
-			return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: cfg.BrotliLevel, LGWin: brotliLGWin})
-		}),
-		zstd: newEncoderSet(n, func() *zstd.Encoder {
-			// One goroutine per encoder: the response is written as it is
-			// compressed.
-			enc, err := zstd.NewWriter(nil,
-				zstd.WithEncoderLevel(zstd.EncoderLevel(cfg.ZstdLevel)),
-				zstd.WithEncoderConcurrency(1),
-				zstd.WithWindowSize(zstdWindow))
-			if err != nil {
-				enc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true))
-			}
-			return enc
-		}),
+		gzip:    newEncoderSet(n, func() *gzipCodec { return newGzipCodec(cfg.GzipLevel) }),
+		br:      newEncoderSet(n, func() *brotliCodec { return newBrotliCodec(cfg.BrotliLevel) }),
+		zstd:    newEncoderSet(n, func() *zstdCodec { return newZstdCodec(cfg.ZstdLevel) }),
 	}
 }
-
-// encoderSet lends at most max encoders of one coding at a time and keeps
-// them for reuse. Unlike a sync.Pool it survives garbage collections: under
-// load a collection runs every few requests, and a pool emptied by each
-// would allocate a new encoder (over half a MiB) for most responses. When
-// all are lent a response waits for one, as it would for a core: an
-// encoder is held only while it compresses into memory (except for a body
-// too large to remember, compressed as it is written).
-type encoderSet[T any] struct {
-	free  chan T
-	made  atomic.Int32
-	max   int32
-	fresh func() T
-}
-
-func newEncoderSet[T any](max int, fresh func() T) *encoderSet[T] {
-	return &encoderSet[T]{free: make(chan T, max), max: int32(max), fresh: fresh}
-}
-
-// get lends an encoder, waiting for one while all are lent; false when
-// ctx ends first.
-func (s *encoderSet[T]) get(ctx context.Context) (T, bool) {
-	select {
-	case e := <-s.free:
-		return e, true
-	default:
-	}
-	if s.made.Add(1) <= s.max {
-		return s.fresh(), true
-	}
-	s.made.Add(-1)
-	select {
-	case e := <-s.free:
-		return e, true
-	case <-ctx.Done():
-		var zero T
-		return zero, false
-	}
-}
-
-// put takes back a lent encoder; free has room for every one made.
-func (s *encoderSet[T]) put(e T) { s.free <- e }
 
 // handler compresses next's responses in the coding the request accepts.
-// Every response says Vary: Accept-Encoding. A body is compressed only when
-// it reaches MinBytes (the first MinBytes are held back to decide), its
-// media type is compressible, it is not already encoded, its status has a
-// body, and an encoder is free; the status and other headers are kept. A
-// compressed body up to maxCachedAnswer is held whole, so that an answer
-// seen again is answered from the answer cache (compress_cache.go) with
-// its Content-Length.
+// Every response says Vary: Accept-Encoding. A request that accepts no
+// coding (or a HEAD) goes straight to next, its response neither held back
+// nor copied. Otherwise a body is compressed only when it reaches MinBytes
+// (the first MinBytes are held back to decide), its media type is
+// compressible, it is not already encoded, its status has a body, and a
+// codec is free; the status and other headers are kept. A compressed body
+// up to maxCachedAnswer is held whole and compressed at once, so that an
+// answer seen again is answered from the answer cache (compress_cache.go),
+// each with its Content-Length.
 func (c *compressor) handler(next http.Handler) http.Handler {
 	if c.cfg.Disable {
 		return next
@@ -184,11 +118,20 @@ func (c *compressor) handler(next http.Handler) http.Handler {
 		if r.Method != http.MethodHead {
 			coding = negotiateEncoding(r.Header.Values("Accept-Encoding"))
 		}
+		if coding == codingIdentity {
+			addVary(w.Header())
+			next.ServeHTTP(w, r)
+			return
+		}
 		cw := &compressWriter{ResponseWriter: w, c: c, coding: coding, ctx: r.Context()}
 		defer cw.close()
 		next.ServeHTTP(cw, r)
 	})
 }
+
+// smallHeld is the room a compressWriter has for what it holds back
+// before MinBytes, without allocating.
+const smallHeld = DefaultMinBytes
 
 // compressWriter holds the status and the first bytes of a response until
 // it knows whether to compress it.
@@ -196,21 +139,15 @@ type compressWriter struct {
 	http.ResponseWriter
 	c      *compressor
 	coding contentCoding
-	ctx    context.Context // the request's: waiting for an encoder ends with it
+	ctx    context.Context // the request's: waiting for a codec ends with it
 
-	status     int     // recorded, not yet sent; 0 before WriteHeader
-	buf        []byte  // held back until MinBytes or the end
-	committed  bool    // decided: compressed or not
-	collecting bool    // compressing, the whole body held to compress it at once
-	enc        encoder // set when compressing
-	encName    string  // its Content-Encoding
-	encDone    func()  // returns enc to its set
-}
-
-// encoder is what the three codings' writers have in common.
-type encoder interface {
-	io.WriteCloser
-	Reset(io.Writer)
+	status     int           // recorded, not yet sent; 0 before WriteHeader
+	buf        []byte        // held back until MinBytes or the end
+	committed  bool          // decided: compressed or not
+	collecting bool          // compressing, the whole body held to compress it at once
+	codec      codec         // lent while compressing
+	stream     streamEncoder // set when the body is compressed as it is written
+	small      [smallHeld]byte
 }
 
 func (w *compressWriter) WriteHeader(status int) {
@@ -238,7 +175,7 @@ func (w *compressWriter) Write(p []byte) (int, error) {
 	if !w.committed {
 		if len(w.buf)+len(p) < w.c.cfg.MinBytes {
 			if w.buf == nil {
-				w.buf = make([]byte, 0, w.c.cfg.MinBytes)
+				w.buf = w.small[:0]
 			}
 			w.buf = append(w.buf, p...)
 			return len(p), nil
@@ -253,10 +190,10 @@ func (w *compressWriter) Write(p []byte) (int, error) {
 			w.buf = append(w.buf, p...)
 			return len(p), nil
 		}
-		w.stream() // too large to remember: compressed as it comes
+		w.startStream() // too large to remember: compressed as it comes
 	}
-	if w.enc != nil {
-		return w.enc.Write(p)
+	if w.stream != nil {
+		return w.stream.Write(p)
 	}
 	return w.ResponseWriter.Write(p)
 }
@@ -271,10 +208,10 @@ func (w *compressWriter) Flush() {
 		w.commit(false)
 	}
 	if w.collecting {
-		w.stream()
+		w.startStream()
 	}
-	if f, ok := w.enc.(interface{ Flush() error }); ok {
-		_ = f.Flush()
+	if w.stream != nil {
+		_ = w.stream.Flush()
 	}
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
@@ -283,19 +220,17 @@ func (w *compressWriter) Flush() {
 func (w *compressWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // commit decides whether to compress: when large says the body reached
-// MinBytes, everything else allows it and an encoder is free. Compressing,
+// MinBytes, everything else allows it and a codec is free. Compressing,
 // it goes on holding the body (collecting) to compress it at once, or
 // answer it from the answer cache; otherwise it sends the header and what
 // was held back.
 func (w *compressWriter) commit(large bool) {
 	w.committed = true
 	h := w.ResponseWriter.Header()
-	if !varyHas(h, "Accept-Encoding") {
-		h.Add("Vary", "Accept-Encoding")
-	}
-	if large && w.coding != codingIdentity && bodyAllowed(w.status) &&
+	addVary(h)
+	if large && bodyAllowed(w.status) &&
 		h.Get("Content-Encoding") == "" && compressible(h.Get("Content-Type")) &&
-		w.borrowEncoder() { // identity when the request ends before an encoder is free
+		w.borrowCodec() { // identity when the request ends before a codec is free
 		w.collecting = true
 		held := collectBuffers.Get().(*[]byte)
 		w.buf = append((*held)[:0], w.buf...)
@@ -310,32 +245,45 @@ func (w *compressWriter) commit(large bool) {
 	w.buf = nil
 }
 
-// borrowEncoder takes an encoder of the negotiated coding, waiting while
-// every one is lent; false when the request ends first.
-func (w *compressWriter) borrowEncoder() bool {
-	c := w.c
+// borrowCodec takes a codec of the negotiated coding, waiting while every
+// one is lent; false when the request ends first.
+func (w *compressWriter) borrowCodec() bool {
 	switch w.coding {
 	case codingZstd:
-		if enc, ok := c.zstd.get(w.ctx); ok {
-			w.enc, w.encDone, w.encName = enc, func() { c.zstd.put(enc) }, "zstd"
-		}
+		w.codec = borrow(w.ctx, w.c.zstd)
 	case codingBrotli:
-		if enc, ok := c.br.get(w.ctx); ok {
-			w.enc, w.encDone, w.encName = enc, func() { c.br.put(enc) }, "br"
-		}
+		w.codec = borrow(w.ctx, w.c.br)
 	case codingGzip:
-		if enc, ok := c.gzip.get(w.ctx); ok {
-			w.enc, w.encDone, w.encName = enc, func() { c.gzip.put(enc) }, "gzip"
-		}
+		w.codec = borrow(w.ctx, w.c.gzip)
 	}
-	return w.enc != nil
+	return w.codec != nil
+}
+
+func borrow[T codec](ctx context.Context, s *encoderSet[T]) codec {
+	if e, ok := s.get(ctx); ok {
+		return e
+	}
+	return nil
+}
+
+// giveBack returns the lent codec to its set.
+func (w *compressWriter) giveBack() {
+	switch e := w.codec.(type) {
+	case *zstdCodec:
+		w.c.zstd.put(e)
+	case *brotliCodec:
+		w.c.br.put(e)
+	case *gzipCodec:
+		w.c.gzip.put(e)
+	}
+	w.codec, w.stream = nil, nil
 }
 
 // encodedHeader says the body is encoded: Content-Encoding, the encoded
 // length when known (else none), a weak ETag.
 func (w *compressWriter) encodedHeader(length int) {
 	h := w.ResponseWriter.Header()
-	h.Set("Content-Encoding", w.encName)
+	h.Set("Content-Encoding", w.coding.String())
 	h.Del("Content-Length")
 	if length >= 0 {
 		h.Set("Content-Length", strconv.Itoa(length))
@@ -347,61 +295,65 @@ func (w *compressWriter) encodedHeader(length int) {
 }
 
 // collectBuffers hold bodies being collected; one that ends up in the
-// answer cache is not given back.
-var collectBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// answer cache is not given back. encodedBuffers hold their compressed
+// form while it is written; one that is remembered is copied.
+var (
+	collectBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+	encodedBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+)
 
 func putCollectBuffer(b []byte) {
 	b = b[:0]
 	collectBuffers.Put(&b)
 }
 
-// stream stops collecting: the header goes out, and the body is compressed
-// as it comes, from what was held.
-func (w *compressWriter) stream() {
+// startStream stops collecting: the header goes out, and the body is
+// compressed as it comes, from what was held.
+func (w *compressWriter) startStream() {
 	w.collecting = false
 	w.encodedHeader(-1)
-	w.enc.Reset(w.ResponseWriter)
-	_, _ = w.enc.Write(w.buf)
+	w.stream = w.codec.stream(w.ResponseWriter)
+	_, _ = w.stream.Write(w.buf)
 	putCollectBuffer(w.buf)
 	w.buf = nil
 }
 
 // finishCollected answers the whole body held: from the answer cache, or
-// compressed into memory (remembered when it is the second time it is
-// seen), the encoder given back before the answer is written.
+// compressed at once into a pooled buffer (remembered when it is the
+// second time it is seen), the codec given back before the answer is
+// written.
 func (w *compressWriter) finishCollected() {
 	w.collecting = false
 	key, encoded, hit, seenBefore := w.c.answers.lookup(w.coding, w.buf)
+	var out *[]byte
 	if !hit {
-		out := bytes.NewBuffer(make([]byte, 0, len(w.buf)/4+64))
-		w.enc.Reset(out)
-		_, _ = w.enc.Write(w.buf)
-		_ = w.enc.Close() // a bytes.Buffer takes every write
-		encoded = out.Bytes()
+		out = encodedBuffers.Get().(*[]byte)
+		encoded = w.codec.appendEncoded((*out)[:0], w.buf)
 	}
-	w.encDone()
-	w.enc = nil
+	w.giveBack()
 	if seenBefore && !hit {
-		w.c.answers.add(key, w.buf, encoded) // both kept as they are
+		w.c.answers.add(key, w.buf, bytes.Clone(encoded)) // kept as they are
 	} else {
 		putCollectBuffer(w.buf)
 	}
 	w.buf = nil
 	w.encodedHeader(len(encoded))
-	_, _ = w.ResponseWriter.Write(encoded)
+	_, _ = w.ResponseWriter.Write(encoded) // a Writer does not retain what it is given
+	if out != nil {
+		*out = encoded[:0]
+		encodedBuffers.Put(out)
+	}
 }
 
 // close ends the response once the handler has returned: a body that never
-// reached MinBytes goes out as it is, an encoder writes its last block and
-// goes back to its pool.
+// reached MinBytes goes out as it is, a stream writes its last block, and
+// the codec goes back to its set.
 func (w *compressWriter) close() {
 	if !w.committed {
 		if w.status == 0 && len(w.buf) == 0 {
 			// Nothing written: net/http sends its implicit 200; say Vary.
 			w.committed = true
-			if !varyHas(w.ResponseWriter.Header(), "Accept-Encoding") {
-				w.ResponseWriter.Header().Add("Vary", "Accept-Encoding")
-			}
+			addVary(w.ResponseWriter.Header())
 			return
 		}
 		w.commit(false)
@@ -409,10 +361,18 @@ func (w *compressWriter) close() {
 	if w.collecting {
 		w.finishCollected()
 	}
-	if w.enc != nil {
-		_ = w.enc.Close()
-		w.encDone()
-		w.enc = nil
+	if w.stream != nil {
+		_ = w.stream.Close()
+	}
+	if w.codec != nil {
+		w.giveBack()
+	}
+}
+
+// addVary says that the response varies with Accept-Encoding, once.
+func addVary(h http.Header) {
+	if !varyHas(h, "Accept-Encoding") {
+		h.Add("Vary", "Accept-Encoding")
 	}
 }
 

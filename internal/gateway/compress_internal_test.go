@@ -263,7 +263,8 @@ func BenchmarkCompressRepeatedPage(b *testing.B) {
 }
 
 // fullPage is the gateway's answer to the full-field 100-attempt page.
-func fullPage(b *testing.B) []byte {
+func fullPage(b testing.TB) []byte {
+	b.Helper()
 	up := httptest.NewServer(sandbox.New(sandbox.Options{}))
 	defer up.Close()
 	client, err := revox.New(up.URL, sandbox.DefaultAPIKey)
@@ -296,7 +297,7 @@ func TestAResponseWaitsForAFreeEncoderWhileItsRequestLasts(t *testing.T) {
 	c := newCompressor(Compression{})
 	ended, cancel := context.WithCancel(t.Context())
 	cancel()
-	var lent []*gzip.Writer
+	var lent []*gzipCodec
 	for len(lent) <= 1000 {
 		e, ok := c.gzip.get(ended) // a free or new encoder is lent even so
 		if !ok {

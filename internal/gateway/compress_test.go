@@ -196,7 +196,10 @@ func TestPlaygroundAnswersAreCompressedAndTheirHEADIsNot(t *testing.T) {
 	if css == nil {
 		t.Fatalf("no style sheet link in the page: %s", raw)
 	}
-	_, identity := fetch(http.MethodGet, string(css), "identity")
+	plain, identity := fetch(http.MethodGet, string(css), "identity")
+	if vary := plain.Header.Values("Vary"); len(vary) != 1 || plain.Header.Get("Content-Encoding") != "" {
+		t.Errorf("style sheet asked in identity: Vary %q (want Accept-Encoding once), Content-Encoding %q", vary, plain.Header.Get("Content-Encoding"))
+	}
 	for _, tc := range []struct{ name, acceptEncoding, want string }{
 		{"a style sheet asked in gzip is the embedded gzip", "gzip", "gzip"},
 		{"a style sheet asked in br only is compressed by the gateway", "br", "br"},

@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+	"github.com/andybalholm/brotli/matchfinder"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// codec is one coding's encoder, made once and lent to one response at a
+// time. Most answers are held whole and compressed at once into a buffer
+// (appendEncoded); an answer too large to hold, or one its handler
+// flushes, is compressed as it is written (stream).
+type codec interface {
+	// appendEncoded appends the encoded form of src to dst.
+	appendEncoded(dst, src []byte) []byte
+	// stream starts a new encoded stream written to w.
+	stream(w io.Writer) streamEncoder
+}
+
+// streamEncoder is what the codings' streaming writers have in common.
+type streamEncoder interface {
+	io.WriteCloser
+	Flush() error
+}
+
+// appendWriter appends what is written to b.
+type appendWriter struct{ b []byte }
+
+func (a *appendWriter) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
+}
+
+// gzipCodec is klauspost/compress's gzip at one level.
+type gzipCodec struct {
+	w   *gzip.Writer
+	out appendWriter
+}
+
+func newGzipCodec(level int) *gzipCodec {
+	w, err := gzip.NewWriterLevel(nil, level)
+	if err != nil {
+		w, _ = gzip.NewWriterLevel(nil, DefaultGzipLevel)
+	}
+	return &gzipCodec{w: w}
+}
+
+func (c *gzipCodec) appendEncoded(dst, src []byte) []byte {
+	c.out.b = dst
+	c.w.Reset(&c.out)
+	_, _ = c.w.Write(src) // appendWriter takes every write
+	_ = c.w.Close()
+	dst, c.out.b = c.out.b, nil
+	return dst
+}
+
+func (c *gzipCodec) stream(w io.Writer) streamEncoder {
+	c.w.Reset(w)
+	return c.w
+}
+
+// zstdCodec is klauspost/compress's zstd. A whole answer is compressed by
+// EncodeAll, in one block of one frame when it fits the window, without
+// the streaming writer's copies. No checksum: it costs CPU for every
+// response and the transport already checks what it carries.
+type zstdCodec struct{ enc *zstd.Encoder }
+
+// zstdWindow: a response of a few hundred KiB gains little from more, and
+// the encoder's memory grows with it.
+const zstdWindow = 128 << 10
+
+func newZstdCodec(level int) *zstdCodec {
+	opts := []zstd.EOption{
+		zstd.WithEncoderConcurrency(1), // compressed on the response's goroutine
+		zstd.WithWindowSize(zstdWindow),
+		zstd.WithEncoderCRC(false),
+		zstd.WithLowerEncoderMem(true),
+	}
+	enc, err := zstd.NewWriter(nil, append(opts, zstd.WithEncoderLevel(zstd.EncoderLevel(level)))...)
+	if err != nil {
+		enc, _ = zstd.NewWriter(nil, append(opts, zstd.WithEncoderLevel(zstd.EncoderLevel(DefaultZstdLevel)))...)
+	}
+	return &zstdCodec{enc: enc}
+}
+
+func (c *zstdCodec) appendEncoded(dst, src []byte) []byte { return c.enc.EncodeAll(src, dst) }
+
+func (c *zstdCodec) stream(w io.Writer) streamEncoder {
+	c.enc.Reset(w)
+	return c.enc
+}
+
+// brotliCodec compresses a whole answer with andybalholm/brotli's
+// match-finder encoder (NewWriterV2), as one meta-block: at level 1 it
+// costs about 40% less CPU than the reference encoder's port at quality 1
+// for slightly fewer bytes (TestBrotliEncodersCost...). That encoder
+// cannot flush a stream before its end, so an answer that streams goes
+// through the reference port at quality 1 (made when a response first
+// needs it), which can.
+type brotliCodec struct {
+	whole   *matchfinder.Writer
+	out     appendWriter
+	level   int
+	streams *brotli.Writer
+}
+
+// brotliDistance is how far back the whole-answer encoder looks for a
+// match: as far as the largest answer held whole.
+const brotliDistance = maxCachedAnswer
+
+func newBrotliCodec(level int) *brotliCodec {
+	w := brotli.NewWriterV2(nil, level)
+	w.BlockSize = 0 // each Write is one meta-block: the answer is written whole
+	switch mf := w.MatchFinder.(type) {
+	case *matchfinder.ZFast:
+		mf.MaxDistance = brotliDistance
+	case *matchfinder.ZDFast:
+		mf.MaxDistance = brotliDistance
+	}
+	return &brotliCodec{whole: w, level: level}
+}
+
+func (c *brotliCodec) appendEncoded(dst, src []byte) []byte {
+	c.out.b = dst
+	c.whole.Reset(&c.out)
+	_, _ = c.whole.Write(src)
+	_ = c.whole.Close()
+	dst, c.out.b = c.out.b, nil
+	return dst
+}
+
+// brotliStreamLGWin is the window of streamed answers: a response of a few
+// hundred KiB gains nothing from more, and the encoder's memory grows with
+// it.
+const brotliStreamLGWin = 18
+
+func (c *brotliCodec) stream(w io.Writer) streamEncoder {
+	if c.streams == nil {
+		c.streams = brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: min(c.level, 11), LGWin: brotliStreamLGWin})
+	}
+	c.streams.Reset(w)
+	return c.streams
+}
+
+// encoderSet lends at most max codecs of one coding at a time and keeps
+// them for reuse, the last given back lent first: with a few responses
+// compressing at once, the few codecs in use stay in the CPU's caches
+// (their tables are a few hundred KiB), where lending the longest idle
+// would walk through all of them. Unlike a sync.Pool it survives garbage
+// collections: under load a collection runs every few requests, and a
+// pool emptied by each would make a new codec (over half a MiB) for most
+// responses. When all are lent a response waits for one, as it would for
+// a core: a codec is held only while it compresses into memory (except
+// for a body streamed as it is written).
+type encoderSet[T any] struct {
+	lent  chan struct{} // one token per codec lent: at most max
+	mu    sync.Mutex
+	idle  []T // given back; the last is lent next
+	fresh func() T
+}
+
+func newEncoderSet[T any](max int, fresh func() T) *encoderSet[T] {
+	return &encoderSet[T]{lent: make(chan struct{}, max), idle: make([]T, 0, max), fresh: fresh}
+}
+
+// get lends a codec, waiting for one while all are lent; false when ctx
+// ends first.
+func (s *encoderSet[T]) get(ctx context.Context) (T, bool) {
+	select {
+	case s.lent <- struct{}{}:
+	default:
+		select {
+		case s.lent <- struct{}{}:
+		case <-ctx.Done():
+			var zero T
+			return zero, false
+		}
+	}
+	s.mu.Lock()
+	if n := len(s.idle); n > 0 {
+		e := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.mu.Unlock()
+		return e, true
+	}
+	s.mu.Unlock()
+	return s.fresh(), true
+}
+
+// put takes back a lent codec.
+func (s *encoderSet[T]) put(e T) {
+	s.mu.Lock()
+	s.idle = append(s.idle, e)
+	s.mu.Unlock()
+	<-s.lent
+}
