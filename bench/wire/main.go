@@ -24,6 +24,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ func (c *contender) name() string {
 func main() {
 	duration := flag.Duration("d", 3*time.Second, "measured duration of each run")
 	rounds := flag.Int("rounds", 3, "rounds; each measures every contender once, in turn")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured load on each contender before the rounds")
 	clients := flag.Int("clients", 16, "concurrent clients")
 	distinct := flag.Bool("distinct", true, "each request asks another page (false: all ask the same page)")
 	gzipLevels := flag.String("gzip", strconv.Itoa(gateway.DefaultGzipLevel), "gzip levels to measure, comma-separated")
@@ -81,7 +83,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *duration, *rounds, *clients, *distinct, map[string]string{"gzip": *gzipLevels, "br": *brLevels, "zstd": *zstdLevels}); err != nil {
+	if err := run(ctx, *duration, *warmup, *rounds, *clients, *distinct, map[string]string{"gzip": *gzipLevels, "br": *brLevels, "zstd": *zstdLevels}); err != nil {
 		fmt.Fprintln(os.Stderr, "wire:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -98,7 +100,7 @@ func workloadName(distinct bool) string {
 	return "every request for the same page (coalesced upstream requests, the harness's (c))"
 }
 
-func run(ctx context.Context, duration time.Duration, rounds, clients int, distinct bool, levels map[string]string) error {
+func run(ctx context.Context, duration, warmup time.Duration, rounds, clients int, distinct bool, levels map[string]string) error {
 	orders := 0 // the sandbox's default
 	if distinct {
 		orders = 70 * pages // about 1.55 attempts an order
@@ -179,29 +181,43 @@ func run(ctx context.Context, duration time.Duration, rounds, clients int, disti
 		c.bytes = total / len(bodies)
 	}
 
-	fmt.Fprintf(os.Stderr, "%d rounds × %d contenders × %s, %d clients, %s\n", rounds, len(contenders), duration, clients, workloadName(distinct))
+	// Warm up: encoders made, pools and caches filled, before anything is
+	// measured.
+	for _, c := range contenders {
+		if _, _, err := closedLoop(ctx, c, bodies, clients, warmup); err != nil {
+			return err
+		}
+	}
+	loadBefore := loadAvg()
+	fmt.Fprintf(os.Stderr, "%d rounds × %d contenders × %s, %d clients, %s, load average %s\n", rounds, len(contenders), duration, clients, workloadName(distinct), loadBefore)
 	for round := range rounds {
 		for _, c := range contenders {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			cpu0 := cpuTime()
 			n, elapsed, err := closedLoop(ctx, c, bodies, clients, duration)
 			if err != nil {
 				return err
 			}
 			perReq := float64((cpuTime() - cpu0).Microseconds()) / float64(n)
+			runtime.ReadMemStats(&m1)
 			rate := float64(n) / elapsed.Seconds()
 			c.rates = append(c.rates, rate)
 			c.cpu = append(c.cpu, perReq)
-			fmt.Fprintf(os.Stderr, "round %d %-9s %7.0f req/s %7.0f µs CPU/request\n", round+1, c.name(), rate, perReq)
+			fmt.Fprintf(os.Stderr, "round %d %-9s %7.0f req/s %7.0f µs CPU/request %5.0f KiB allocated/request %4.1f GCs/100 requests\n",
+				round+1, c.name(), rate, perReq, float64(m1.TotalAlloc-m0.TotalAlloc)/1024/float64(n), 100*float64(m1.NumGC-m0.NumGC)/float64(n))
 		}
 	}
 
 	base, baseCPU := closedloop.Median(contenders[0].rates), closedloop.Median(contenders[0].cpu)
-	fmt.Printf("Full-field 100-attempt page (`%s`), %s, %d clients, median of %d interleaved rounds of %s.\n"+
+	fmt.Printf("Full-field 100-attempt page (`%s`), %s, %d clients, median of %d interleaved rounds of %s,\n"+
+		"load average %s before the rounds, %s after.\n"+
 		"CPU/request is this process's CPU time (gateway, sandbox and clients) per answered request;\n"+
-		"its ratio to identity's is what req/s would be on a machine of its own.\n\n",
-		"calls(page: k, pageSize: 100)", workloadName(distinct), clients, rounds, duration)
-	fmt.Println("| Content-Encoding | level | bytes on the wire (mean) | smaller than identity | req/s (median) | req/s vs identity | CPU µs/request | req/s vs identity by CPU | rounds (req/s) |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---|")
+		"its ratio to identity's is what req/s would be on a machine of its own. The paired figure is\n"+
+		"the median over rounds of that ratio within each round (identity measured just before).\n\n",
+		"calls(page: k, pageSize: 100)", workloadName(distinct), clients, rounds, duration, loadBefore, loadAvg())
+	fmt.Println("| Content-Encoding | level | bytes on the wire (mean) | smaller than identity | req/s (median) | req/s vs identity | CPU µs/request | req/s vs identity by CPU | by CPU, paired by round | rounds (req/s) |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, c := range contenders {
 		level := "—"
 		if c.coding != "" {
@@ -213,10 +229,28 @@ func run(ctx context.Context, duration time.Duration, rounds, clients int, disti
 		}
 		m := closedloop.Median(c.rates)
 		cpu := closedloop.Median(c.cpu)
-		fmt.Printf("| %s | %s | %d | %.1f× | %.0f | %+.1f%% | %.0f | %+.1f%% | %s |\n", codingName(c.coding), level, c.bytes,
-			float64(contenders[0].bytes)/float64(c.bytes), m, 100*(m/base-1), cpu, 100*(baseCPU/cpu-1), strings.Join(each, ", "))
+		var paired []float64
+		for i, x := range c.cpu {
+			paired = append(paired, contenders[0].cpu[i]/x-1)
+		}
+		fmt.Printf("| %s | %s | %d | %.1f× | %.0f | %+.1f%% | %.0f | %+.1f%% | %+.1f%% | %s |\n", codingName(c.coding), level, c.bytes,
+			float64(contenders[0].bytes)/float64(c.bytes), m, 100*(m/base-1), cpu, 100*(baseCPU/cpu-1), 100*closedloop.Median(paired), strings.Join(each, ", "))
 	}
 	return nil
+}
+
+// loadAvg is the first three fields of /proc/loadavg: other work on the
+// machine, which the rounds share it with.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuTime is the user and system CPU time this process has used.

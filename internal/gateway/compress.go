@@ -172,6 +172,9 @@ func (w *compressWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if !w.committed && len(w.buf) == 0 && declaredUnder(w.ResponseWriter.Header(), w.c.cfg.MinBytes) {
+		w.commit(false) // known to stay under MinBytes: written through, not held
+	}
 	if !w.committed {
 		if len(w.buf)+len(p) < w.c.cfg.MinBytes {
 			if w.buf == nil {
@@ -367,6 +370,17 @@ func (w *compressWriter) close() {
 	if w.codec != nil {
 		w.giveBack()
 	}
+}
+
+// declaredUnder reports whether h's Content-Length says the body is
+// shorter than n.
+func declaredUnder(h http.Header, n int) bool {
+	cl := h.Get("Content-Length")
+	if cl == "" {
+		return false
+	}
+	length, err := strconv.Atoi(cl)
+	return err == nil && length >= 0 && length < n
 }
 
 // addVary says that the response varies with Accept-Encoding, once.

@@ -79,7 +79,6 @@ func newZstdCodec(level int) *zstdCodec {
 		zstd.WithEncoderConcurrency(1), // compressed on the response's goroutine
 		zstd.WithWindowSize(zstdWindow),
 		zstd.WithEncoderCRC(false),
-		zstd.WithLowerEncoderMem(true),
 	}
 	enc, err := zstd.NewWriter(nil, append(opts, zstd.WithEncoderLevel(zstd.EncoderLevel(level)))...)
 	if err != nil {

@@ -270,6 +270,24 @@ func TestAnswersThatAcceptNoCodingBypassTheCompressor(t *testing.T) {
 	}
 }
 
+func TestAnAnswerDeclaredUnderTheThresholdIsWrittenThrough(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"data":{"__typename":"Query"}}`)
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body[:5])
+		if n := w.(*compressWriter).ResponseWriter.(*httptest.ResponseRecorder).Body.Len(); n != 5 {
+			t.Errorf("%d bytes reached the client after the first write, want 5: held back", n)
+		}
+		_, _ = w.Write(body[5:])
+	})
+	rec := serveWith(newCompressor(Compression{}), h, "gzip")
+	if rec.Header().Get("Content-Encoding") != "" || !bytes.Equal(rec.Body.Bytes(), body) || rec.Header().Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("Content-Encoding %q, Vary %q, body %q", rec.Header().Get("Content-Encoding"), rec.Header().Get("Vary"), rec.Body.Bytes())
+	}
+}
+
 func TestTheLastCodecGivenBackIsLentFirst(t *testing.T) {
 	t.Parallel()
 	s := newEncoderSet(3, func() *gzipCodec { return newGzipCodec(1) })
