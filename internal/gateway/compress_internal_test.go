@@ -197,9 +197,10 @@ func TestAFlushBeforeTheThresholdSendsWhatIsHeld(t *testing.T) {
 // compressor, a few bytes changed on each request so that the answer cache
 // never answers (BenchmarkCompressRepeatedPage measures when it does).
 // "cold" first evicts the CPU's caches (16 MiB touched, not timed), as the
-// rest of a request's work does in a server: an encoder's hash tables (128
-// to 256 KiB) are then read from memory, which costs each coding 50–100%
-// more than "warm". go run ./bench/wire measures the same in req/s.
+// rest of a request's work does in a server: an encoder's state (hash
+// tables of 128 to 256 KiB among it) is then read from memory, which costs
+// each coding 30–100% more than "warm". go run ./bench/wire measures the
+// same in req/s.
 func BenchmarkCompressFullPage(b *testing.B) {
 	page := fullPage(b)
 	varying := bytes.Index(page, []byte(`"content":"`)) + len(`"content":"`)
