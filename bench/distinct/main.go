@@ -126,7 +126,7 @@ func run(rounds int, duration time.Duration, clients int, profile string) error 
 // answer that is not 200 or carries errors stops it.
 func closedLoop(ctx context.Context, mk func(context.Context, int) *http.Request, clients int, duration time.Duration) (rate, cpuPerRequest float64, err error) {
 	page := func(ctx context.Context, i int) *http.Request { return mk(ctx, i%pages) }
-	cpu := processCPU()
+	cpu := closedloop.ProcessCPU()
 	n, elapsed, err := closedloop.Run(ctx, clients, duration, page, func(resp *http.Response, body []byte) error {
 		if resp.StatusCode != http.StatusOK || bytes.Contains(body, []byte(`"errors"`)) {
 			return fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
@@ -136,5 +136,5 @@ func closedLoop(ctx context.Context, mk func(context.Context, int) *http.Request
 	if err != nil || n == 0 {
 		return 0, 0, err
 	}
-	return float64(n) / elapsed.Seconds(), float64(processCPU()-cpu) / float64(time.Microsecond) / float64(n), nil
+	return float64(n) / elapsed.Seconds(), float64(closedloop.ProcessCPU()-cpu) / float64(time.Microsecond) / float64(n), nil
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/revox-graphql/gateway/bench/internal/closedloop"
+
 	"github.com/revox-graphql/gateway/bench/internal/revproxy"
 	"github.com/revox-graphql/gateway/bench/internal/workload"
 	"github.com/revox-graphql/gateway/internal/gateway"
@@ -99,13 +101,13 @@ func benchmarkRequests(b *testing.B, run func(*http.Client, *bytes.Buffer)) {
 	b.SetBytes(int64(buf.Len()))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := closedloop.ProcessCPU()
 	for b.Loop() {
 		run(c, &buf)
 	}
 	// The server, the sandbox and the client share the process: this is
 	// the CPU one request costs all three, whatever else the machine runs.
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(closedloop.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 func roundTrip(b *testing.B, c *http.Client, req *http.Request, buf *bytes.Buffer, reject []byte) {
@@ -145,7 +147,7 @@ func BenchmarkGatewayWarm(b *testing.B) {
 			body := workload.Body(tc.query)
 			var w discardWriter
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := closedloop.ProcessCPU()
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
@@ -155,7 +157,7 @@ func BenchmarkGatewayWarm(b *testing.B) {
 					b.Fatalf("status %d, errors in the response", w.status)
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(closedloop.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

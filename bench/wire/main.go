@@ -28,7 +28,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/andybalholm/brotli"
@@ -194,12 +193,12 @@ func run(ctx context.Context, duration, warmup time.Duration, rounds, clients in
 		for _, c := range contenders {
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
-			cpu0 := cpuTime()
+			cpu0 := closedloop.ProcessCPU()
 			n, elapsed, err := closedLoop(ctx, c, bodies, clients, duration)
 			if err != nil {
 				return err
 			}
-			perReq := float64((cpuTime() - cpu0).Microseconds()) / float64(n)
+			perReq := float64((closedloop.ProcessCPU() - cpu0).Microseconds()) / float64(n)
 			runtime.ReadMemStats(&m1)
 			rate := float64(n) / elapsed.Seconds()
 			c.rates = append(c.rates, rate)
@@ -251,15 +250,6 @@ func loadAvg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
-}
-
-// cpuTime is the user and system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func codingName(c string) string {
