@@ -20,6 +20,8 @@ func decodeAs(t *testing.T, coding string, b []byte) []byte {
 	t.Helper()
 	var r io.Reader
 	switch coding {
+	case "", "identity":
+		return b
 	case "gzip":
 		return gunzip(t, b)
 	case "br":

@@ -11,9 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/revox-graphql/gateway/internal/gateway"
 	"github.com/revox-graphql/gateway/internal/revox"
@@ -47,33 +45,7 @@ func postRaw(t *testing.T, url string, body []byte, header ...string) (*http.Res
 // decode undoes a response's Content-Encoding.
 func decode(t *testing.T, coding string, b []byte) []byte {
 	t.Helper()
-	var r io.Reader
-	switch coding {
-	case "":
-		return b
-	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = zr
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(b))
-	case "zstd":
-		zr, err := zstd.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer zr.Close()
-		r = zr
-	default:
-		t.Fatalf("unexpected Content-Encoding %q", coding)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("decoding %s: %v", coding, err)
-	}
-	return out
+	return gateway.DecodeAs(t, coding, b)
 }
 
 func TestCompressedAndIdentityAnswersDecodeToTheSameJSON(t *testing.T) {

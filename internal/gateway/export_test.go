@@ -1,0 +1,4 @@
+package gateway
+
+// DecodeAs undoes a response's Content-Encoding, for the external tests.
+var DecodeAs = decodeAs
