@@ -30,14 +30,15 @@ func (c contentCoding) String() string {
 
 // offeredCodings are the codings in the gateway's order of preference on a
 // tie of q-values, least CPU per byte saved first. On the full-field
-// 100-attempt page at the default levels, gzip (klauspost/compress) and
-// zstd (compressed at once by EncodeAll) cost about the same CPU, zstd
-// for 13% fewer bytes; brotli (the match-finder encoder) about 30% more
-// CPU for 13% fewer bytes than gzip (BenchmarkCompressFullPage, go run
-// ./bench/wire). Every browser accepts gzip and decodes it everywhere, so
-// browsers get gzip, and zstd or br go to clients that prefer them by q or
-// take nothing else.
-var offeredCodings = [...]contentCoding{codingGzip, codingZstd, codingBrotli}
+// 100-attempt page at the default levels, zstd (the C library when built
+// with cgo) costs the least CPU for 22% fewer bytes than gzip; gzip
+// (klauspost/compress) and br (the match-finder encoder) cost about the
+// same, br for 22% fewer bytes (go run ./bench/wire, BENCHMARKS.md), but
+// an answer br streams (over 512 KiB, or flushed) goes through its
+// reference encoder, about 1.5 times the CPU: gzip before br. So Chromium
+// and Firefox, which send "gzip, deflate, br, zstd", get zstd; Safari and
+// Node's fetch, which do not offer it, get gzip.
+var offeredCodings = [...]contentCoding{codingZstd, codingGzip, codingBrotli}
 
 // negotiateEncoding picks the response coding from the Accept-Encoding
 // values: the offered coding with the highest q above 0 (a coding not

@@ -64,34 +64,47 @@ func (c *gzipCodec) stream(w io.Writer) streamEncoder {
 	return c.w
 }
 
-// zstdCodec is klauspost/compress's zstd. A whole answer is compressed by
-// EncodeAll, in one block of one frame when it fits the window, without
-// the streaming writer's copies. No checksum: it costs CPU for every
-// response and the transport already checks what it carries.
-type zstdCodec struct{ enc *zstd.Encoder }
+// zstdCodec compresses a whole answer in one frame by wholeZstd (the zstd
+// C library when the build has cgo, klauspost/compress's EncodeAll
+// without it), and streams through klauspost/compress's encoder, made when
+// a response first streams. No checksum: it costs CPU for every response
+// and the transport already checks what it carries.
+type zstdCodec struct {
+	whole   *wholeZstd
+	level   int
+	streams *zstd.Encoder
+}
 
 // zstdWindow: a response of a few hundred KiB gains little from more, and
 // the encoder's memory grows with it.
 const zstdWindow = 128 << 10
 
 func newZstdCodec(level int) *zstdCodec {
-	opts := []zstd.EOption{
+	if level < int(zstd.SpeedFastest) || level > int(zstd.SpeedBestCompression) {
+		level = DefaultZstdLevel
+	}
+	return &zstdCodec{whole: newWholeZstd(level), level: level}
+}
+
+// newKlauspostZstd is klauspost/compress's encoder at level (a
+// zstd.EncoderLevel), for one response at a time.
+func newKlauspostZstd(level int) *zstd.Encoder {
+	enc, _ := zstd.NewWriter(nil,
 		zstd.WithEncoderConcurrency(1), // compressed on the response's goroutine
 		zstd.WithWindowSize(zstdWindow),
 		zstd.WithEncoderCRC(false),
-	}
-	enc, err := zstd.NewWriter(nil, append(opts, zstd.WithEncoderLevel(zstd.EncoderLevel(level)))...)
-	if err != nil {
-		enc, _ = zstd.NewWriter(nil, append(opts, zstd.WithEncoderLevel(zstd.EncoderLevel(DefaultZstdLevel)))...)
-	}
-	return &zstdCodec{enc: enc}
+		zstd.WithEncoderLevel(zstd.EncoderLevel(level)))
+	return enc
 }
 
-func (c *zstdCodec) appendEncoded(dst, src []byte) []byte { return c.enc.EncodeAll(src, dst) }
+func (c *zstdCodec) appendEncoded(dst, src []byte) []byte { return c.whole.appendEncoded(dst, src) }
 
 func (c *zstdCodec) stream(w io.Writer) streamEncoder {
-	c.enc.Reset(w)
-	return c.enc
+	if c.streams == nil {
+		c.streams = newKlauspostZstd(c.level)
+	}
+	c.streams.Reset(w)
+	return c.streams
 }
 
 // brotliCodec compresses a whole answer with andybalholm/brotli's

@@ -27,7 +27,7 @@ func TestAcceptEncodingIsNegotiatedWithQValues(t *testing.T) {
 	}{
 		{"no Accept-Encoding is identity", nil, codingIdentity},
 		{"an empty Accept-Encoding is identity", []string{""}, codingIdentity},
-		{"what Chromium sends is answered with gzip, the cheapest", []string{"gzip, deflate, br, zstd"}, codingGzip},
+		{"what Chromium and Firefox send is answered with zstd, the cheapest", []string{"gzip, deflate, br, zstd"}, codingZstd},
 		{"zstd alone is zstd", []string{"zstd"}, codingZstd},
 		{"zstd preferred by q is zstd", []string{"gzip;q=0.9, zstd"}, codingZstd},
 		{"gzip alone is gzip", []string{"gzip"}, codingGzip},
@@ -36,7 +36,8 @@ func TestAcceptEncodingIsNegotiatedWithQValues(t *testing.T) {
 		{"br alone is br", []string{"br"}, codingBrotli},
 		{"a higher q wins over the gateway's preference", []string{"gzip;q=0.5, br;q=0.9"}, codingBrotli},
 		{"q=0 refuses a coding", []string{"gzip;q=0, br;q=0, zstd"}, codingZstd},
-		{"a wildcard offers every coding", []string{"*"}, codingGzip},
+		{"a wildcard offers every coding", []string{"*"}, codingZstd},
+		{"a wildcard with zstd refused is gzip", []string{"zstd;q=0, *"}, codingGzip},
 		{"a wildcard does not override a listed refusal", []string{"gzip;q=0, *"}, codingZstd},
 		{"what Safari and Node's fetch send is answered with gzip", []string{"gzip, deflate, br"}, codingGzip},
 		{"br and zstd without gzip is zstd", []string{"br, zstd"}, codingZstd},

@@ -62,7 +62,7 @@ func TestCompressedAndIdentityAnswersDecodeToTheSameJSON(t *testing.T) {
 		{"gzip", "gzip"},
 		{"br", "br"},
 		{"zstd", "zstd"},
-		{"gzip, deflate, br, zstd", "gzip"}, // Chromium's
+		{"gzip, deflate, br, zstd", "zstd"}, // Chromium's, Firefox's
 		{"gzip, deflate, br", "gzip"},       // Node's fetch, Safari
 		{"br, zstd", "zstd"},
 		{"identity", ""},
