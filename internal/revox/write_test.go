@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -183,4 +184,37 @@ func TestCancelCall(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestWriteRetriesWaitAsTheUpstreamAsks(t *testing.T) {
+	t.Parallel()
+	params := CreateCallParams{PhoneNumber: "+14155550123", AssistantID: "asst_1"}
+	t.Run("the first POST goes at once and each retry after Retry-After", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			s := &scripted{script: []int{429, 429}, retryIn: "1"}
+			c := newScripted(t, s)
+			start := time.Now()
+			_, _ = c.CreateCall(t.Context(), "", params)
+			if waited := time.Since(start); s.hits.Load() != 3 || waited != 2*time.Second {
+				t.Fatalf("%d POSTs in %v, want 3 a second apart as the upstream asked", s.hits.Load(), waited)
+			}
+		})
+	})
+	t.Run("a retry that cannot finish before the deadline is not waited for", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			s := &scripted{script: []int{429, 200}, retryIn: "30"}
+			c := newScripted(t, s)
+			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			if _, err := c.CreateCall(ctx, "", params); !errors.Is(err, ErrRateLimited) {
+				t.Fatalf("err = %v, want the 429 at once", err)
+			}
+			if time.Since(start) != 0 || s.hits.Load() != 1 {
+				t.Fatalf("waited %v and made %d POSTs for a retry that could not finish in time", time.Since(start), s.hits.Load())
+			}
+		})
+	})
 }
