@@ -216,3 +216,37 @@ func TestAJoinerKeepsItsOwnRetryBudget(t *testing.T) {
 		})
 	}
 }
+
+// A request whose every caller left is not joined by the next caller, even
+// while the transport below still winds it down: the next caller gets a
+// request of its own, not the abandoned one's cancellation.
+func TestTheNextCallerDoesNotJoinAnAbandonedRequest(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var started atomic.Int64
+		c := newCoalescer(doerFunc(func(ctx context.Context, _ *request) (any, error) {
+			started.Add(1)
+			select {
+			case <-ctx.Done():
+				time.Sleep(time.Second) // a transport slow to notice
+				return nil, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+				return "page", nil
+			}
+		}))
+		leaving, leave := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer leave()
+		if _, err := c.Do(leaving, listRequest); err == nil {
+			t.Fatal("the caller who left got an answer")
+		}
+		start := time.Now()
+		v, err := c.Do(t.Context(), listRequest)
+		if err != nil || v != "page" || started.Load() != 2 {
+			t.Fatalf("the next caller got %v, %v after %d requests, want the page of a request of its own", v, err, started.Load())
+		}
+		if waited := time.Since(start); waited != 200*time.Millisecond {
+			t.Fatalf("the next caller waited %v, want its own request's 200ms", waited)
+		}
+		time.Sleep(time.Second) // the abandoned request winds down
+	})
+}
