@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/revox-graphql/gateway/internal/vary"
 )
 
 // Compression sets the levels of the response encodings; zero values are
@@ -384,11 +386,7 @@ func declaredUnder(h http.Header, n int) bool {
 }
 
 // addVary says that the response varies with Accept-Encoding, once.
-func addVary(h http.Header) {
-	if !varyHas(h, "Accept-Encoding") {
-		h.Add("Vary", "Accept-Encoding")
-	}
-}
+func addVary(h http.Header) { vary.Add(h, "Accept-Encoding") }
 
 // bodyAllowed reports whether a response with this status has a body.
 func bodyAllowed(status int) bool {
@@ -401,15 +399,4 @@ func compressible(contentType string) bool {
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && compressibleTypes[mt]
-}
-
-func varyHas(h http.Header, name string) bool {
-	for _, v := range h.Values("Vary") {
-		for part := range strings.SplitSeq(v, ",") {
-			if p := strings.TrimSpace(part); p == "*" || strings.EqualFold(p, name) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/revox-graphql/gateway/internal/vary"
 )
 
 // AssetPath is the URL path under which Handler serves the playground's
@@ -175,9 +177,8 @@ func (b *bundle) serveAsset(w http.ResponseWriter, r *http.Request, name string,
 	h.Set("Content-Security-Policy", assetCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if !varies(h) {
-		h.Add("Vary", "Accept-Encoding") // unless the gateway's compressor said it
-	}
+	vary.Add(h, "Accept-Encoding") // unless the gateway's compressor said it
+
 	body := a.body
 	if gz := a.gzipBody(); gz != nil && acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
@@ -188,18 +189,6 @@ func (b *bundle) serveAsset(w http.ResponseWriter, r *http.Request, name string,
 		return
 	}
 	_, _ = w.Write(body)
-}
-
-// varies reports whether h already says Vary: Accept-Encoding.
-func varies(h http.Header) bool {
-	for _, v := range h.Values("Vary") {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "Accept-Encoding") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func acceptsGzip(r *http.Request) bool {

@@ -15,27 +15,26 @@ import (
 
 // decodeJSON unmarshals upstream bytes. A decoder panic on hostile input
 // becomes an error: the upstream must never be able to crash the gateway.
-func decodeJSON(data []byte, v any) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("decoder panic: %v", p)
-		}
-	}()
-	return gojson.Unmarshal(data, v)
-}
+func decodeJSON(data []byte, v any) error { return decodeJSONWith(data, v) }
 
 // decodeJSONInPlace is decodeJSON with the decoded strings referring to
 // data instead of copies of their bytes (a string with an escape or a
 // replaced invalid UTF-8 sequence is still a string of its own): data
 // must never be modified afterwards, and any string of the value keeps
 // all of it alive.
-func decodeJSONInPlace(data []byte, v any) (err error) {
+func decodeJSONInPlace(data []byte, v any) error {
+	return decodeJSONWith(data, v, gojson.DecodeNoCopyString())
+}
+
+// decodeJSONWith decodes with goccy/go-json's options, a decoder panic
+// turned into an error.
+func decodeJSONWith(data []byte, v any, opts ...gojson.DecodeOptionFunc) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	return gojson.UnmarshalWithOption(data, v, gojson.DecodeNoCopyString())
+	return gojson.UnmarshalWithOption(data, v, opts...)
 }
 
 // maxOrderAttempts bounds the attempts of one call order (a few retries in
