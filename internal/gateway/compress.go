@@ -21,12 +21,16 @@ import (
 type Compression struct {
 	// Disable sends every response as it is (identity).
 	Disable bool
-	// GzipLevel is a compress/flate level, 1 (fastest) to 9.
+	// GzipLevel is a compress/flate level, 1 (fastest) to 9. A build with
+	// the C encoders (build tag cencoders) compresses the answers held
+	// whole with ISA-L's igzip at levels 1 to 3, its only ones.
 	GzipLevel int
-	// BrotliLevel is a level of andybalholm/brotli's match-finder encoder
-	// (NewWriterV2), 1 (fastest) to 9, which compresses the answers held
-	// whole; the few streamed (over 512 KiB, or flushed) use the reference
-	// encoder's port at this quality.
+	// BrotliLevel is a brotli quality, 0 (fastest, the default) to 11: of
+	// the reference C encoder in a build with the C encoders, else of
+	// andybalholm/brotli's match-finder encoder (NewWriterV2, 0 to 9),
+	// which compress the answers held whole; the few streamed (over
+	// 512 KiB, or flushed) use andybalholm/brotli's port of the reference
+	// encoder at this quality.
 	BrotliLevel int
 	// ZstdLevel is a zstd.EncoderLevel: 1 fastest, 2 default, 3 better, 4 best.
 	ZstdLevel int
@@ -39,10 +43,12 @@ type Compression struct {
 // Defaults of Compression, each coding's fastest level: on the full-field
 // 100-attempt page each cuts the bytes 7–9×, and the next levels save at
 // most 15% more bytes for 1.5 to 7 times the CPU (BenchmarkCompressFullPage;
-// go run ./bench/wire -gzip 1,4,6 -br 1,3,5 -zstd 1,2).
+// go run ./bench/wire -gzip 1,4,6 -br 0,1,3,5 -zstd 1,2). Brotli's quality
+// 0 is 15% larger than quality 1 and keeps the brotli row within 15% of
+// identity's req/s with a margin (BENCHMARKS.md, "Compressed responses").
 const (
 	DefaultGzipLevel   = 1
-	DefaultBrotliLevel = 1
+	DefaultBrotliLevel = 0
 	DefaultZstdLevel   = int(zstd.SpeedFastest)
 	DefaultMinBytes    = 1024
 )

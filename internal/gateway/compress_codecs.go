@@ -36,32 +36,61 @@ func (a *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// gzipCodec is klauspost/compress's gzip at one level.
+// wholeEncoder compresses a whole answer at once.
+type wholeEncoder interface {
+	// appendEncoded appends the encoded form of src to dst.
+	appendEncoded(dst, src []byte) []byte
+}
+
+// gzipCodec compresses whole answers with newWholeGzip's encoder (ISA-L's
+// igzip in a build with the C encoders, klauspost/compress's gzip without)
+// and streams through klauspost/compress's gzip writer, made when a
+// response first streams.
 type gzipCodec struct {
+	whole   wholeEncoder
+	level   int
+	streams *gzip.Writer
+}
+
+func newGzipCodec(level int) *gzipCodec {
+	if level < gzip.BestSpeed || level > gzip.BestCompression {
+		level = DefaultGzipLevel
+	}
+	return &gzipCodec{whole: newWholeGzip(level), level: level}
+}
+
+func (c *gzipCodec) appendEncoded(dst, src []byte) []byte { return c.whole.appendEncoded(dst, src) }
+
+func (c *gzipCodec) stream(w io.Writer) streamEncoder {
+	if c.streams == nil {
+		c.streams, _ = gzip.NewWriterLevel(nil, c.level) // level checked by newGzipCodec
+	}
+	c.streams.Reset(w)
+	return c.streams
+}
+
+// goGzip is klauspost/compress's gzip writer at one level, compressing
+// whole answers.
+type goGzip struct {
 	w   *gzip.Writer
 	out appendWriter
 }
 
-func newGzipCodec(level int) *gzipCodec {
+func newGoGzip(level int) *goGzip {
 	w, err := gzip.NewWriterLevel(nil, level)
 	if err != nil {
 		w, _ = gzip.NewWriterLevel(nil, DefaultGzipLevel)
 	}
-	return &gzipCodec{w: w}
+	return &goGzip{w: w}
 }
 
-func (c *gzipCodec) appendEncoded(dst, src []byte) []byte {
+func (c *goGzip) appendEncoded(dst, src []byte) []byte {
 	c.out.b = dst
 	c.w.Reset(&c.out)
 	_, _ = c.w.Write(src) // appendWriter takes every write
 	_ = c.w.Close()
 	dst, c.out.b = c.out.b, nil
 	return dst
-}
-
-func (c *gzipCodec) stream(w io.Writer) streamEncoder {
-	c.w.Reset(w)
-	return c.w
 }
 
 // zstdCodec compresses a whole answer in one frame by wholeZstd (the zstd
@@ -107,25 +136,40 @@ func (c *zstdCodec) stream(w io.Writer) streamEncoder {
 	return c.streams
 }
 
-// brotliCodec compresses a whole answer with andybalholm/brotli's
+// brotliCodec compresses whole answers with newWholeBrotli's encoder (the
+// reference C encoder in a build with the C encoders,
+// andybalholm/brotli's match-finder encoder without). Answers that stream
+// go through andybalholm/brotli's port of the reference encoder at the
+// same quality (made when a response first needs it), which can flush a
+// stream before its end.
+type brotliCodec struct {
+	whole   wholeEncoder
+	level   int
+	streams *brotli.Writer
+}
+
+func newBrotliCodec(level int) *brotliCodec {
+	return &brotliCodec{whole: newWholeBrotli(level), level: level}
+}
+
+func (c *brotliCodec) appendEncoded(dst, src []byte) []byte { return c.whole.appendEncoded(dst, src) }
+
+// goBrotli compresses a whole answer with andybalholm/brotli's
 // match-finder encoder (NewWriterV2), as one meta-block: at level 1 it
 // costs about 35% less CPU than the reference encoder's port at quality 1
 // for 4% fewer bytes (BenchmarkCompressFullPage). That encoder cannot
-// flush a stream before its end, so an answer that streams goes through
-// the reference port at the same quality (made when a response first needs
-// it), which can.
-type brotliCodec struct {
-	whole   *matchfinder.Writer
-	out     appendWriter
-	level   int
-	streams *brotli.Writer
+// flush a stream before its end, which is why brotliCodec streams through
+// the port.
+type goBrotli struct {
+	w   *matchfinder.Writer
+	out appendWriter
 }
 
 // brotliDistance is how far back the whole-answer encoder looks for a
 // match: as far as the largest answer held whole.
 const brotliDistance = maxCachedAnswer
 
-func newBrotliCodec(level int) *brotliCodec {
+func newGoBrotli(level int) *goBrotli {
 	w := brotli.NewWriterV2(nil, level)
 	w.BlockSize = 0 // each Write is one meta-block: the answer is written whole
 	switch mf := w.MatchFinder.(type) {
@@ -134,14 +178,14 @@ func newBrotliCodec(level int) *brotliCodec {
 	case *matchfinder.ZDFast:
 		mf.MaxDistance = brotliDistance
 	}
-	return &brotliCodec{whole: w, level: level}
+	return &goBrotli{w: w}
 }
 
-func (c *brotliCodec) appendEncoded(dst, src []byte) []byte {
+func (c *goBrotli) appendEncoded(dst, src []byte) []byte {
 	c.out.b = dst
-	c.whole.Reset(&c.out)
-	_, _ = c.whole.Write(src)
-	_ = c.whole.Close()
+	c.w.Reset(&c.out)
+	_, _ = c.w.Write(src)
+	_ = c.w.Close()
 	dst, c.out.b = c.out.b, nil
 	return dst
 }

@@ -103,8 +103,8 @@ func TestEveryCodecConfigurationDecodesToTheIdentityAnswer(t *testing.T) {
 		cfg    Compression
 	}
 	levels := []level{
-		{"gzip", Compression{GzipLevel: 1}}, {"gzip", Compression{GzipLevel: 6}}, {"gzip", Compression{GzipLevel: 9}},
-		{"br", Compression{BrotliLevel: 1}}, {"br", Compression{BrotliLevel: 2}}, {"br", Compression{BrotliLevel: 3}},
+		{"gzip", Compression{GzipLevel: 1}}, {"gzip", Compression{GzipLevel: 3}}, {"gzip", Compression{GzipLevel: 6}}, {"gzip", Compression{GzipLevel: 9}},
+		{"br", Compression{}}, {"br", Compression{BrotliLevel: 1}}, {"br", Compression{BrotliLevel: 2}}, {"br", Compression{BrotliLevel: 3}},
 		{"br", Compression{BrotliLevel: 5}}, {"br", Compression{BrotliLevel: 9}},
 		{"zstd", Compression{ZstdLevel: 1}}, {"zstd", Compression{ZstdLevel: 2}}, {"zstd", Compression{ZstdLevel: 3}},
 		{"zstd", Compression{ZstdLevel: 4}},

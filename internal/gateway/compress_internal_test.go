@@ -215,6 +215,7 @@ func BenchmarkCompressFullPage(b *testing.B) {
 			{"identity", Compression{}},
 			{"gzip", Compression{GzipLevel: 1}},
 			{"gzip", Compression{GzipLevel: 4}},
+			{"br", Compression{}},
 			{"br", Compression{BrotliLevel: 1}},
 			{"br", Compression{BrotliLevel: 2}},
 			{"zstd", Compression{ZstdLevel: 1}},

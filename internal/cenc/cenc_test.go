@@ -1,0 +1,195 @@
+//go:build cgo && cencoders
+
+package cenc
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+)
+
+// inputs are what an encoder must take: nothing, a byte, JSON text of
+// several sizes (the largest over one call of igzip's level buffer), and
+// bytes that do not compress (where the output is larger than the input).
+func inputs() map[string][]byte {
+	var text strings.Builder
+	for i := 0; text.Len() < 600<<10; i++ {
+		fmt.Fprintf(&text, `{"id":"att_%06d","status":"completed","transcript":[{"role":"agent","content":"Hello, this is call %d about your appointment on the %dth."}]},`, i, i*7, i%28+1)
+	}
+	noise := make([]byte, 300<<10)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte(r.Uint32())
+	}
+	return map[string][]byte{
+		"empty":        {},
+		"one byte":     {'{'},
+		"small JSON":   []byte(text.String()[:900]),
+		"page of JSON": []byte(text.String()[:90<<10]),
+		"600 KiB JSON": []byte(text.String()),
+		"noise":        noise,
+	}
+}
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false) // exactly one member
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func unbrotli(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out, err := io.ReadAll(brotli.NewReader(bytes.NewReader(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestGzipDecodesToItsInputAtEveryLevel(t *testing.T) {
+	for level := 1; level <= GzipLevels; level++ {
+		enc, err := NewGzip(level)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, in := range inputs() {
+			// Twice with one encoder: it starts afresh each time.
+			for range 2 {
+				prefix := []byte("kept")
+				out, err := enc.AppendEncoded(prefix, in)
+				if err != nil {
+					t.Fatalf("level %d, %s: %v", level, name, err)
+				}
+				if !bytes.HasPrefix(out, []byte("kept")) {
+					t.Fatalf("level %d, %s: what dst held is lost", level, name)
+				}
+				if got := gunzip(t, out[4:]); !bytes.Equal(got, in) {
+					t.Fatalf("level %d, %s: decodes to %d bytes, want the %d given", level, name, len(got), len(in))
+				}
+				if strings.Contains(name, "JSON") && len(in) > 1<<10 && (len(out)-4)*4 > len(in) {
+					t.Errorf("level %d, %s: %d bytes for %d, less than a 4× cut", level, name, len(out)-4, len(in))
+				}
+			}
+		}
+	}
+}
+
+func TestGzipGrowsItsOutputWhenTheRoomRunsOut(t *testing.T) {
+	enc, err := NewGzip(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range inputs() {
+		out, err := enc.appendEncoded(nil, in, 16)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := gunzip(t, out); !bytes.Equal(got, in) {
+			t.Fatalf("%s: decodes to %d bytes, want the %d given", name, len(got), len(in))
+		}
+	}
+}
+
+func TestBrotliDecodesToItsInputAtEveryQuality(t *testing.T) {
+	for q := 0; q <= 11; q++ {
+		enc, err := NewBrotli(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, in := range inputs() {
+			if q > 5 && len(in) > 100<<10 {
+				continue // slow, and no different
+			}
+			for range 2 {
+				out, err := enc.AppendEncoded([]byte("kept"), in)
+				if err != nil {
+					t.Fatalf("quality %d, %s: %v", q, name, err)
+				}
+				if !bytes.HasPrefix(out, []byte("kept")) {
+					t.Fatalf("quality %d, %s: what dst held is lost", q, name)
+				}
+				if got := unbrotli(t, out[4:]); !bytes.Equal(got, in) {
+					t.Fatalf("quality %d, %s: decodes to %d bytes, want the %d given", q, name, len(got), len(in))
+				}
+				if strings.Contains(name, "JSON") && len(in) > 1<<10 && (len(out)-4)*4 > len(in) {
+					t.Errorf("quality %d, %s: %d bytes for %d, less than a 4× cut", q, name, len(out)-4, len(in))
+				}
+			}
+		}
+	}
+}
+
+func TestTheArenaHoldsTheEncodersAllocations(t *testing.T) {
+	in := inputs()["600 KiB JSON"][:512<<10] // the largest answer held whole
+	for q := 0; q <= 4; q++ {
+		enc, err := NewBrotli(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // each encoding starts the arena afresh
+			if _, err := enc.AppendEncoded(nil, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		peak, overflows := enc.arenaUse()
+		t.Logf("quality %d: %d KiB of the arena", q, peak>>10)
+		if overflows > 0 || peak > BrotliArena {
+			t.Errorf("quality %d: %d allocations past the arena (peak %d bytes of %d)", q, overflows, peak, BrotliArena)
+		}
+	}
+}
+
+func TestAnEncoderThatOutgrowsTheArenaStillEncodes(t *testing.T) {
+	in := inputs()["600 KiB JSON"]
+	enc, err := NewBrotli(11) // its tables are larger than the arena
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := enc.AppendEncoded(nil, in[:200<<10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, overflows := enc.arenaUse(); overflows == 0 {
+		t.Fatal("quality 11 fitted the arena: this test no longer tests malloc's part")
+	}
+	if got := unbrotli(t, out); !bytes.Equal(got, in[:200<<10]) {
+		t.Fatalf("decodes to %d bytes, want %d", len(got), 200<<10)
+	}
+}
+
+func TestLevelsOutOfRangeAreRefused(t *testing.T) {
+	for _, level := range []int{-1, 0, GzipLevels + 1} {
+		if _, err := NewGzip(level); err == nil {
+			t.Errorf("gzip level %d taken", level)
+		}
+	}
+	for _, q := range []int{-1, 12} {
+		if _, err := NewBrotli(q); err == nil {
+			t.Errorf("brotli quality %d taken", q)
+		}
+	}
+}
+
+func TestTheWindowHoldsTheInput(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{0, 10}, {1008, 10}, {1009, 11}, {(1 << 18) - 16, 18}, {(1 << 18) - 15, 19}, {512 << 10, 20}, {1 << 30, 24},
+	} {
+		if got := int(window(tc.n)); got != tc.want {
+			t.Errorf("window(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
