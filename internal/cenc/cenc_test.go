@@ -60,31 +60,44 @@ func unbrotli(t *testing.T, b []byte) []byte {
 	return out
 }
 
+// encoder is what Gzip and Brotli have in common.
+type encoder interface {
+	AppendEncoded(dst, src []byte) ([]byte, error)
+}
+
+// checkRoundTrips encodes every input twice with enc (it starts afresh
+// each time) after bytes dst already holds, and decodes each.
+func checkRoundTrips(t *testing.T, what string, enc encoder, decode func(*testing.T, []byte) []byte, skip func(in []byte) bool) {
+	t.Helper()
+	for name, in := range inputs() {
+		if skip != nil && skip(in) {
+			continue
+		}
+		for range 2 {
+			out, err := enc.AppendEncoded([]byte("kept"), in)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", what, name, err)
+			}
+			if !bytes.HasPrefix(out, []byte("kept")) {
+				t.Fatalf("%s, %s: what dst held is lost", what, name)
+			}
+			if got := decode(t, out[4:]); !bytes.Equal(got, in) {
+				t.Fatalf("%s, %s: decodes to %d bytes, want the %d given", what, name, len(got), len(in))
+			}
+			if strings.Contains(name, "JSON") && len(in) > 1<<10 && (len(out)-4)*4 > len(in) {
+				t.Errorf("%s, %s: %d bytes for %d, less than a 4× cut", what, name, len(out)-4, len(in))
+			}
+		}
+	}
+}
+
 func TestGzipDecodesToItsInputAtEveryLevel(t *testing.T) {
 	for level := 1; level <= GzipLevels; level++ {
 		enc, err := NewGzip(level)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, in := range inputs() {
-			// Twice with one encoder: it starts afresh each time.
-			for range 2 {
-				prefix := []byte("kept")
-				out, err := enc.AppendEncoded(prefix, in)
-				if err != nil {
-					t.Fatalf("level %d, %s: %v", level, name, err)
-				}
-				if !bytes.HasPrefix(out, []byte("kept")) {
-					t.Fatalf("level %d, %s: what dst held is lost", level, name)
-				}
-				if got := gunzip(t, out[4:]); !bytes.Equal(got, in) {
-					t.Fatalf("level %d, %s: decodes to %d bytes, want the %d given", level, name, len(got), len(in))
-				}
-				if strings.Contains(name, "JSON") && len(in) > 1<<10 && (len(out)-4)*4 > len(in) {
-					t.Errorf("level %d, %s: %d bytes for %d, less than a 4× cut", level, name, len(out)-4, len(in))
-				}
-			}
-		}
+		checkRoundTrips(t, fmt.Sprintf("level %d", level), enc, gunzip, nil)
 	}
 }
 
@@ -110,26 +123,8 @@ func TestBrotliDecodesToItsInputAtEveryQuality(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, in := range inputs() {
-			if q > 5 && len(in) > 100<<10 {
-				continue // slow, and no different
-			}
-			for range 2 {
-				out, err := enc.AppendEncoded([]byte("kept"), in)
-				if err != nil {
-					t.Fatalf("quality %d, %s: %v", q, name, err)
-				}
-				if !bytes.HasPrefix(out, []byte("kept")) {
-					t.Fatalf("quality %d, %s: what dst held is lost", q, name)
-				}
-				if got := unbrotli(t, out[4:]); !bytes.Equal(got, in) {
-					t.Fatalf("quality %d, %s: decodes to %d bytes, want the %d given", q, name, len(got), len(in))
-				}
-				if strings.Contains(name, "JSON") && len(in) > 1<<10 && (len(out)-4)*4 > len(in) {
-					t.Errorf("quality %d, %s: %d bytes for %d, less than a 4× cut", q, name, len(out)-4, len(in))
-				}
-			}
-		}
+		slow := func(in []byte) bool { return q > 5 && len(in) > 100<<10 } // and no different
+		checkRoundTrips(t, fmt.Sprintf("quality %d", q), enc, unbrotli, slow)
 	}
 }
 
