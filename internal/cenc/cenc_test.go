@@ -188,3 +188,32 @@ func TestTheWindowHoldsTheInput(t *testing.T) {
 		}
 	}
 }
+
+func TestGzipTakesTheWorstCaseOnceAndNoMore(t *testing.T) {
+	enc, err := NewGzip(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := inputs()["noise"] // stored blocks: the worst case
+	out, err := enc.AppendEncoded(nil, noise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(noise) + len(noise)/64 + 64; cap(out) != want || len(out) > want {
+		t.Fatalf("%d bytes written into %d of room, want the worst case's %d, made once", len(out), cap(out), want)
+	}
+	if got := gunzip(t, out); !bytes.Equal(got, noise) {
+		t.Fatal("decodes to other bytes")
+	}
+}
+
+func TestGrowKeepsARoomThatIsLargeEnough(t *testing.T) {
+	dst := make([]byte, 3, 10)
+	if g := grow(dst, 7); &g[:1][0] != &dst[:1][0] || cap(g) != 10 {
+		t.Fatal("room for exactly n more was made again")
+	}
+	g := grow(dst, 8)
+	if cap(g)-len(g) < 8 || len(g) != 3 || &g[:1][0] == &dst[:1][0] {
+		t.Fatalf("grow(len 3 cap 10, 8): len %d cap %d", len(g), cap(g))
+	}
+}
