@@ -154,9 +154,9 @@ func decodedBody(resp *http.Response) (body io.Reader, release func(), err error
 // limit bytes).
 func readAtMost(r io.Reader, buf []byte, limit, hint int64) (data []byte, over bool, err error) {
 	const minRead = 512
-	if hint > 0 && int64(cap(buf)) < hint && hint <= limit {
+	if hint > 0 && int64(cap(buf)) <= hint && hint <= limit {
 		// Room past the expected length, so that the read meeting EOF
-		// needs no growth.
+		// needs no growth (a buffer of exactly the length would double).
 		buf = make([]byte, 0, min(hint+512, limit))
 	}
 	for {
