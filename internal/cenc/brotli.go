@@ -76,8 +76,8 @@ type Brotli struct {
 // BrotliArena is the memory each Brotli keeps for its encoder's
 // allocations: what quality 0 to 4 take for an answer of 512 KiB (up to
 // 3.6 MiB), with room to spare (TestTheArenaHoldsTheEncodersAllocations).
-// Only the pages an encoding touches are resident: about 1 MiB for a page
-// of 100 attempts at quality 1.
+// Only the pages an encoding touches are resident: for a 112 KiB page,
+// 363 KiB at quality 0 and 1.3 MiB at quality 1.
 const BrotliArena = 8 << 20
 
 // NewBrotli makes an encoder at quality 0 (fastest) to 11.
