@@ -112,11 +112,7 @@ func (b *Brotli) AppendEncoded(dst, src []byte) ([]byte, error) {
 	dst = grow(dst, bound)
 	out := dst[len(dst):cap(dst)]
 	n := C.size_t(len(out))
-	var in *C.uint8_t
-	if len(src) > 0 {
-		in = ptr(src)
-	}
-	ok := C.brotli_encode(b.a, b.quality, window(len(src)), in, C.size_t(len(src)), ptr(out), &n)
+	ok := C.brotli_encode(b.a, b.quality, window(len(src)), ptr(src), C.size_t(len(src)), ptr(out), &n)
 	runtime.KeepAlive(src)
 	if ok == 0 {
 		return dst, fmt.Errorf("brotli: the encoder failed")

@@ -69,22 +69,24 @@ func (c *gzipCodec) stream(w io.Writer) streamEncoder {
 	return c.streams
 }
 
-// goGzip is klauspost/compress's gzip writer at one level, compressing
-// whole answers.
-type goGzip struct {
-	w   *gzip.Writer
+// newGoGzip is klauspost/compress's gzip writer at one level (checked by
+// newGzipCodec), compressing whole answers.
+func newGoGzip(level int) *wholeWriter {
+	w, _ := gzip.NewWriterLevel(nil, level)
+	return &wholeWriter{w: w}
+}
+
+// wholeWriter compresses whole answers through a pure Go stream writer
+// that can be reset, appending its output to the caller's buffer.
+type wholeWriter struct {
+	w interface {
+		io.WriteCloser
+		Reset(io.Writer)
+	}
 	out appendWriter
 }
 
-func newGoGzip(level int) *goGzip {
-	w, err := gzip.NewWriterLevel(nil, level)
-	if err != nil {
-		w, _ = gzip.NewWriterLevel(nil, DefaultGzipLevel)
-	}
-	return &goGzip{w: w}
-}
-
-func (c *goGzip) appendEncoded(dst, src []byte) []byte {
+func (c *wholeWriter) appendEncoded(dst, src []byte) []byte {
 	c.out.b = dst
 	c.w.Reset(&c.out)
 	_, _ = c.w.Write(src) // appendWriter takes every write
@@ -154,22 +156,13 @@ func newBrotliCodec(level int) *brotliCodec {
 
 func (c *brotliCodec) appendEncoded(dst, src []byte) []byte { return c.whole.appendEncoded(dst, src) }
 
-// goBrotli compresses a whole answer with andybalholm/brotli's
-// match-finder encoder (NewWriterV2), as one meta-block: at level 1 it
-// costs about 35% less CPU than the reference encoder's port at quality 1
-// for 4% fewer bytes (BenchmarkCompressFullPage). That encoder cannot
-// flush a stream before its end, which is why brotliCodec streams through
-// the port.
-type goBrotli struct {
-	w   *matchfinder.Writer
-	out appendWriter
-}
-
-// brotliDistance is how far back the whole-answer encoder looks for a
-// match: as far as the largest answer held whole.
-const brotliDistance = maxCachedAnswer
-
-func newGoBrotli(level int) *goBrotli {
+// newGoBrotli compresses whole answers with andybalholm/brotli's
+// match-finder encoder (NewWriterV2), each as one meta-block: at level 1
+// it costs about 35% less CPU than the reference encoder's port at
+// quality 1 for 4% fewer bytes (BenchmarkCompressFullPage). That encoder
+// cannot flush a stream before its end, which is why brotliCodec streams
+// through the port.
+func newGoBrotli(level int) *wholeWriter {
 	w := brotli.NewWriterV2(nil, level)
 	w.BlockSize = 0 // each Write is one meta-block: the answer is written whole
 	switch mf := w.MatchFinder.(type) {
@@ -178,17 +171,12 @@ func newGoBrotli(level int) *goBrotli {
 	case *matchfinder.ZDFast:
 		mf.MaxDistance = brotliDistance
 	}
-	return &goBrotli{w: w}
+	return &wholeWriter{w: w}
 }
 
-func (c *goBrotli) appendEncoded(dst, src []byte) []byte {
-	c.out.b = dst
-	c.w.Reset(&c.out)
-	_, _ = c.w.Write(src)
-	_ = c.w.Close()
-	dst, c.out.b = c.out.b, nil
-	return dst
-}
+// brotliDistance is how far back the whole-answer encoder looks for a
+// match: as far as the largest answer held whole.
+const brotliDistance = maxCachedAnswer
 
 // brotliStreamLGWin is the window of streamed answers: a response of a few
 // hundred KiB gains nothing from more, and the encoder's memory grows with
