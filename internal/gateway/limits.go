@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
@@ -87,7 +88,7 @@ func (l *OperationLimits) withDefaults() {
 type operationLimiter struct {
 	limits   OperationLimits
 	schema   graphql.ExecutableSchema
-	verdicts *verdictCache
+	verdicts *lru.Cache[verdictKey, verdict]
 }
 
 // newOperationLimiter remembers up to entries verdicts.
@@ -145,13 +146,13 @@ func (l *operationLimiter) MutateOperationParameters(_ context.Context, params *
 func (l *operationLimiter) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	key, cacheable := verdictKeyOf(opCtx)
 	if cacheable {
-		if v, ok := l.verdicts.get(key); ok {
+		if v, ok := l.verdicts.Get(key); ok {
 			return v.err()
 		}
 	}
 	v := l.judge(ctx, opCtx)
 	if cacheable {
-		l.verdicts.add(key, v)
+		l.verdicts.Add(key, v)
 	}
 	return v.err()
 }

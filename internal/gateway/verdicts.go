@@ -31,19 +31,11 @@ type verdictKey struct {
 	variables string // canonical JSON, "" when there are none
 }
 
-// verdictCache is an LRU of verdicts, as large as the query cache.
-type verdictCache struct {
-	entries *lru.Cache[verdictKey, verdict]
+// newVerdictCache is an LRU of verdicts, as large as the query cache.
+func newVerdictCache(size int) *lru.Cache[verdictKey, verdict] {
+	entries, _ := lru.New[verdictKey, verdict](max(size, 1)) // errs only for a size < 1
+	return entries
 }
-
-func newVerdictCache(size int) *verdictCache {
-	entries, _ := lru.New[verdictKey, verdict](max(size, 1))
-	return &verdictCache{entries: entries}
-}
-
-func (c *verdictCache) get(k verdictKey) (verdict, bool) { return c.entries.Get(k) }
-
-func (c *verdictCache) add(k verdictKey, v verdict) { c.entries.Add(k, v) }
 
 // verdictKeyOf is the key of the operation's verdict; cacheable is false
 // when it is not to be remembered (variables too large, or that cannot be

@@ -53,9 +53,9 @@ func TestVerdictKeys(t *testing.T) {
 		c := newVerdictCache(2)
 		for range 5 {
 			k, _ := verdictKeyOf(&graphql.OperationContext{Doc: &ast.QueryDocument{}})
-			c.add(k, verdict{})
+			c.Add(k, verdict{})
 		}
-		if n := c.entries.Len(); n != 2 {
+		if n := c.Len(); n != 2 {
 			t.Fatalf("%d verdicts kept, want 2", n)
 		}
 	})
