@@ -42,6 +42,25 @@ type wholeEncoder interface {
 	appendEncoded(dst, src []byte) []byte
 }
 
+// cEncoder is a C encoder with a pure Go one, made if it ever fails.
+type cEncoder struct {
+	c interface {
+		AppendEncoded(dst, src []byte) ([]byte, error)
+	}
+	fallback func() wholeEncoder
+	goEnc    wholeEncoder
+}
+
+func (e *cEncoder) appendEncoded(dst, src []byte) []byte {
+	if out, err := e.c.AppendEncoded(dst, src); err == nil {
+		return out
+	}
+	if e.goEnc == nil {
+		e.goEnc = e.fallback()
+	}
+	return e.goEnc.appendEncoded(dst, src)
+}
+
 // gzipCodec compresses whole answers with newWholeGzip's encoder (ISA-L's
 // igzip in a build with the C encoders, klauspost/compress's gzip without)
 // and streams through klauspost/compress's gzip writer, made when a
@@ -95,13 +114,13 @@ func (c *wholeWriter) appendEncoded(dst, src []byte) []byte {
 	return dst
 }
 
-// zstdCodec compresses a whole answer in one frame by wholeZstd (the zstd
-// C library when the build has cgo, klauspost/compress's EncodeAll
-// without it), and streams through klauspost/compress's encoder, made when
+// zstdCodec compresses a whole answer in one frame by newWholeZstd's
+// encoder (the zstd C library when the build has cgo, klauspost/compress's
+// EncodeAll without it), and streams through klauspost/compress's encoder, made when
 // a response first streams. No checksum: it costs CPU for every response
 // and the transport already checks what it carries.
 type zstdCodec struct {
-	whole   *wholeZstd
+	whole   wholeEncoder
 	level   int
 	streams *zstd.Encoder
 }
@@ -129,6 +148,13 @@ func newKlauspostZstd(level int) *zstd.Encoder {
 }
 
 func (c *zstdCodec) appendEncoded(dst, src []byte) []byte { return c.whole.appendEncoded(dst, src) }
+
+// klauspostZstd compresses whole answers with klauspost/compress's
+// EncodeAll, in one block of one frame when it fits the window, without
+// the streaming writer's copies.
+type klauspostZstd struct{ enc *zstd.Encoder }
+
+func (z klauspostZstd) appendEncoded(dst, src []byte) []byte { return z.enc.EncodeAll(src, dst) }
 
 func (c *zstdCodec) stream(w io.Writer) streamEncoder {
 	if c.streams == nil {

@@ -30,22 +30,3 @@ func newWholeBrotli(level int) wholeEncoder {
 	}
 	return &cEncoder{c: enc, fallback: func() wholeEncoder { return newGoBrotli(level) }}
 }
-
-// cEncoder is a C encoder with a pure Go one, made if it ever fails.
-type cEncoder struct {
-	c interface {
-		AppendEncoded(dst, src []byte) ([]byte, error)
-	}
-	fallback func() wholeEncoder
-	goEnc    wholeEncoder
-}
-
-func (e *cEncoder) appendEncoded(dst, src []byte) []byte {
-	if out, err := e.c.AppendEncoded(dst, src); err == nil {
-		return out
-	}
-	if e.goEnc == nil {
-		e.goEnc = e.fallback()
-	}
-	return e.goEnc.appendEncoded(dst, src)
-}

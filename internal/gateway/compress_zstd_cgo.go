@@ -4,13 +4,13 @@ package gateway
 
 import ddzstd "github.com/DataDog/zstd"
 
-// wholeZstd compresses whole answers with the zstd C library (DataDog/zstd
+// cZstd compresses whole answers with the zstd C library (DataDog/zstd
 // bundles its sources): on the full-field 100-attempt page it is about 2.7
 // times as fast as klauspost/compress at level 1 for the same size
 // (BENCHMARKS.md, "Compressed responses"). A build without cgo uses
 // klauspost/compress instead (compress_zstd_purego.go); both write standard
 // frames.
-type wholeZstd struct {
+type cZstd struct {
 	ctx   ddzstd.Ctx
 	level int
 }
@@ -20,12 +20,17 @@ type wholeZstd struct {
 // their equivalents.
 var cLevels = [...]int{1: 1, 2: 3, 3: 7, 4: 11}
 
-func newWholeZstd(level int) *wholeZstd {
-	return &wholeZstd{ctx: ddzstd.NewCtx(), level: cLevels[level]}
+// newWholeZstd is the C encoder; should it ever fail (it is given room for
+// the bound, so it should not), klauspost/compress answers.
+func newWholeZstd(level int) wholeEncoder {
+	return &cEncoder{
+		c:        &cZstd{ctx: ddzstd.NewCtx(), level: cLevels[level]},
+		fallback: func() wholeEncoder { return klauspostZstd{enc: newKlauspostZstd(level)} },
+	}
 }
 
-// appendEncoded appends the zstd frame of src to dst.
-func (z *wholeZstd) appendEncoded(dst, src []byte) []byte {
+// AppendEncoded appends the zstd frame of src to dst.
+func (z *cZstd) AppendEncoded(dst, src []byte) ([]byte, error) {
 	n := len(dst)
 	bound := ddzstd.CompressBound(len(src))
 	if cap(dst)-n < bound {
@@ -36,9 +41,7 @@ func (z *wholeZstd) appendEncoded(dst, src []byte) []byte {
 	// With room for the bound, the library compresses into dst itself.
 	out, err := z.ctx.CompressLevel(dst[n:n+bound], src, z.level)
 	if err != nil {
-		// Not expected with a bound-sized buffer: klauspost/compress
-		// answers instead, in a frame of its own.
-		return newKlauspostZstd(DefaultZstdLevel).EncodeAll(src, dst[:n])
+		return dst[:n], err
 	}
-	return dst[:n+len(out)]
+	return dst[:n+len(out)], nil
 }
